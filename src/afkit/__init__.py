@@ -1,0 +1,59 @@
+"""afkit: columnar particle-physics analysis for analysis facilities.
+
+Map of the package (the data flow from reading to results):
+
+* :mod:`afkit.io` — open files and read branches (``filespec``, ``reader``), and the formats
+  (``physlite``: schema, ElementLink encodings, StoreGate keys; ``nanoaod``).
+* :mod:`afkit.events` — the lazy event model (:class:`Events`) and its behaviours.
+* :mod:`afkit.units` — the MeV/GeV policy.
+* :mod:`afkit.exceptions` — :class:`AfkitError` and its subclasses.
+* :mod:`afkit.cli` — the ``afkit`` command (``afkit inspect FILE``).
+"""
+
+from __future__ import annotations
+
+from afkit.events.events import Events
+from afkit.exceptions import (
+    AfkitError,
+    AfkitFileNotFoundError,
+    ConfigError,
+    CorruptDataError,
+    DecodeError,
+    EmptyFileError,
+    FileFormatError,
+    MissingBranchError,
+    MissingCollectionError,
+    MissingDependencyError,
+    MissingNameError,
+    MissingTreeError,
+    NotRootFileError,
+    TruncatedFileError,
+    UnknownEncodingError,
+)
+from afkit.inspection import FileSummary, inspect
+from afkit.io.api import read
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AfkitError",
+    "AfkitFileNotFoundError",
+    "ConfigError",
+    "CorruptDataError",
+    "DecodeError",
+    "EmptyFileError",
+    "Events",
+    "FileFormatError",
+    "FileSummary",
+    "MissingBranchError",
+    "MissingCollectionError",
+    "MissingDependencyError",
+    "MissingNameError",
+    "MissingTreeError",
+    "NotRootFileError",
+    "TruncatedFileError",
+    "UnknownEncodingError",
+    "__version__",
+    "inspect",
+    "read",
+]

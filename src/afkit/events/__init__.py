@@ -1,0 +1,1 @@
+"""The event model: lazy awkward arrays of collections with vector behaviour."""

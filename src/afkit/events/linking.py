@@ -1,0 +1,118 @@
+"""Lazy ElementLink resolution for the event model.
+
+For a link field, the *candidates* are the collections whose class the link can point to
+(known from the file's metadata, so the awkward form is fixed before any read).  When the
+resolved field is touched, :class:`LinkResolver` reads the link keys, keeps the candidates
+that are actually referenced, and resolves every link into the concatenation of those
+containers' flattened contents (see :func:`afkit.io.physlite.element_links.resolve_links`).
+Only referenced containers are ever read.
+
+Keys come from the file's ``EventFormat`` when it has one and are always also computed from
+the container names and CLIDs (including base classes, for ``ElementLink<IParticle>``).
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from afkit.io.physlite.element_links import event_of_each, resolve_links
+from afkit.io.physlite.schema import Schema, link_candidates
+from afkit.io.physlite.storegate import BASE_CLASSES, CONTAINER_CLIDS, storegate_key
+
+if TYPE_CHECKING:
+    from afkit.events.source import EventSource
+
+
+def target_fields(schema: Schema, candidates: list[str], scale: bool) -> dict[str, np.dtype[Any]]:
+    """Per-object numeric fields common to every candidate, with the dtype they arrive in."""
+    common: dict[str, np.dtype[Any]] | None = None
+    for name in candidates:
+        fields: dict[str, np.dtype[Any]] = {}
+        for f in schema.collections[name].fields.values():
+            if f.kind == "list" and f.dtype is not None:
+                fields[f.name] = np.dtype(np.float64) if (scale and f.energy) else f.dtype
+        if common is None:
+            common = fields
+        else:
+            common = {k: v for k, v in common.items() if fields.get(k) == v}
+    return dict(sorted((common or {}).items()))
+
+
+def container_keys(schema: Schema, collection: str, event_format: dict[str, int]) -> set[int]:
+    """Every StoreGate key under which ``collection`` can be linked to."""
+    spec = schema.collections[collection]
+    keys = set()
+    if spec.container in event_format:
+        keys.add(event_format[spec.container])
+    cls = spec.element_class
+    if cls in CONTAINER_CLIDS:
+        for klass in (cls, *BASE_CLASSES.get(cls, ())):
+            if klass in CONTAINER_CLIDS:
+                keys.add(storegate_key(spec.container, CONTAINER_CLIDS[klass]))
+    return keys
+
+
+class LinkResolver:
+    """Resolves one link field of one chunk; shared by its index and content buffers."""
+
+    def __init__(self, source: EventSource, collection: str, field: str) -> None:
+        self.source = source
+        self.collection = collection
+        self.field = field
+        spec = source.field(collection, field)
+        assert spec.link_class is not None
+        self.candidates = link_candidates(spec.link_class, source.schema)
+
+    @cached_property
+    def _resolved(self) -> tuple[NDArray[np.int64], list[str]]:
+        source = self.source
+        links = source.links(self.collection, self.field)
+        spec = source.field(self.collection, self.field)
+        n_events = source.num_entries
+        if spec.kind == "link_single":
+            event = np.arange(n_events, dtype=np.int64)
+        elif spec.kind == "link_nested":
+            assert links.offsets is not None and links.inner_offsets is not None
+            event = event_of_each(links.offsets)[event_of_each(links.inner_offsets)]
+        else:
+            assert links.offsets is not None
+            event = event_of_each(links.offsets)
+
+        event_format = source.event_format_keys()
+        present = set(np.unique(links.keys).tolist())
+        referenced: list[str] = []
+        key_to_target: dict[int, int] = {}
+        for name in self.candidates:
+            keys = container_keys(source.schema, name, event_format) & present
+            if keys:
+                for key in keys:
+                    key_to_target.setdefault(key, len(referenced))
+                referenced.append(name)
+        offsets = [source.offsets(name) for name in referenced]
+        index = resolve_links(event, links.keys, links.indices, key_to_target, offsets)
+        return index, referenced
+
+    @property
+    def referenced(self) -> list[str]:
+        """Candidates that at least one link of this chunk points into."""
+        return self._resolved[1]
+
+    def index(self) -> NDArray[np.int64]:
+        """Position of each link in the concatenated targets; -1 where it cannot be followed."""
+        return self._resolved[0]
+
+    def inner_offsets(self) -> NDArray[np.int64]:
+        links = self.source.links(self.collection, self.field)
+        assert links.inner_offsets is not None
+        return links.inner_offsets
+
+    def content(self, name: str, dtype: np.dtype[Any]) -> NDArray[Any]:
+        """Field ``name`` of every referenced target, concatenated in resolver order."""
+        parts = [self.source.list_content(c, name) for c in self.referenced]
+        if not parts:
+            return np.zeros(0, dtype)
+        return np.concatenate(parts).astype(dtype, copy=False)

@@ -1,0 +1,218 @@
+"""Build the lazy awkward event model from a schema and an :class:`EventSource`.
+
+The form is fixed from metadata; each buffer is a zero-argument callable into the source, so
+awkward materialises only what an expression touches.  Buffer keys are
+``{collection}/{field}[/...]-{attribute}``.
+
+Field layout per storage kind (list collections; single-object ones sit at event level):
+
+==============  ===========================================================================
+``list``        ``NumpyArray`` under the collection's ``ListOffsetArray``
+``nested``      ``ListOffsetArray`` per object
+link kinds      raw ``{m_persKey, m_persIndex}`` record under the stored name, plus the
+                resolved target (``IndexedOptionArray``; missing where the link cannot be
+                followed) under :func:`~afkit.io.physlite.schema.resolved_link_name`
+==============  ===========================================================================
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import awkward as ak
+import numpy as np
+
+from afkit.events import behavior as bh
+from afkit.events.linking import target_fields
+from afkit.events.source import EventSource
+from afkit.io.nanoaod import TOP_LEVEL
+from afkit.io.physlite.schema import CollectionSpec, FieldSpec, link_candidates, resolved_link_name
+
+Buffers = dict[str, Callable[[], Any]]
+FormDict = dict[str, Any]
+
+
+def _primitive(dtype: np.dtype[Any]) -> str:
+    return "bool" if dtype.kind == "b" else str(np.dtype(dtype).newbyteorder("=").name)
+
+
+def _numpy(key: str, dtype: np.dtype[Any]) -> FormDict:
+    return {"class": "NumpyArray", "primitive": _primitive(dtype), "form_key": key}
+
+
+class ModelBuilder:
+    """Collects the form and the buffer callables for one chunk."""
+
+    def __init__(self, source: EventSource) -> None:
+        self.source = source
+        self.buffers: Buffers = {}
+        self.scale = source.scale
+
+    def _dtype(self, spec: FieldSpec) -> np.dtype[Any]:
+        assert spec.dtype is not None
+        return np.dtype(np.float64) if (self.scale and spec.energy) else spec.dtype
+
+    def build(self) -> ak.Array:
+        fields, contents = [], []
+        for name, spec in self.source.schema.collections.items():
+            form = self._single(spec) if spec.single else self._list(spec)
+            if form is None:
+                continue
+            if name == TOP_LEVEL:  # plain event variables (NanoAOD run, event) sit at the top
+                fields.extend(form["fields"])
+                contents.extend(form["contents"])
+            else:
+                fields.append(name)
+                contents.append(form)
+        form = ak.forms.from_dict(
+            {
+                "class": "RecordArray",
+                "fields": fields,
+                "contents": contents,
+                "parameters": {"__record__": bh.EVENTS},
+            }
+        )
+        return ak.from_buffers(
+            form,
+            self.source.num_entries,
+            self.buffers,
+            behavior=bh.behavior(),
+            attrs={bh.SOURCE_ATTR: self.source},
+        )
+
+    # -- collections --------------------------------------------------------------------
+    def _record_params(self, spec: CollectionSpec, names: list[str]) -> dict[str, Any]:
+        record = bh.MOMENTUM if bh.has_kinematics(names) else bh.OBJECT
+        return {"__record__": record, bh.COLLECTION_PARAM: spec.name}
+
+    def _list(self, spec: CollectionSpec) -> FormDict | None:
+        src, c = self.source, spec.name
+        fields: list[str] = []
+        contents: list[FormDict] = []
+        for f in spec.fields.values():
+            for name, form in self._object_field(spec, f):
+                fields.append(name)
+                contents.append(form)
+        if not fields:
+            return None
+        self.buffers[f"{c}-offsets"] = lambda: src.offsets(c)
+        return {
+            "class": "ListOffsetArray",
+            "offsets": "i64",
+            "form_key": c,
+            "content": {
+                "class": "RecordArray",
+                "fields": fields,
+                "contents": contents,
+                "parameters": self._record_params(spec, fields),
+            },
+        }
+
+    def _single(self, spec: CollectionSpec) -> FormDict | None:
+        src, c = self.source, spec.name
+        fields: list[str] = []
+        contents: list[FormDict] = []
+        for f in spec.fields.values():
+            key = f"{c}/{f.name}"
+            if f.kind in ("scalar", "static"):
+                self.buffers[f"{key}-data"] = (lambda n: lambda: src.scalar(c, n))(f.name)
+                fields.append(f.name)
+                contents.append(_numpy(key, self._dtype(f)))
+            elif f.kind == "list":
+                self.buffers[f"{key}-offsets"] = (lambda n: lambda: src.event_list(c, n)[0])(f.name)
+                self.buffers[f"{key}/c-data"] = (lambda n: lambda: src.event_list(c, n)[1])(f.name)
+                fields.append(f.name)
+                contents.append(
+                    {"class": "ListOffsetArray", "offsets": "i64", "form_key": key,
+                     "content": _numpy(f"{key}/c", self._dtype(f))}
+                )
+            elif f.kind == "link_single":
+                for name, form in self._link_fields(spec, f, nested=False):
+                    fields.append(name)
+                    contents.append(form)
+        if not fields:
+            return None
+        return {
+            "class": "RecordArray",
+            "fields": fields,
+            "contents": contents,
+            "parameters": {"__record__": bh.OBJECT},
+        }
+
+    # -- fields -------------------------------------------------------------------------
+    def _object_field(self, spec: CollectionSpec, f: FieldSpec) -> list[tuple[str, FormDict]]:
+        src, c, key = self.source, spec.name, f"{spec.name}/{f.name}"
+        if f.kind == "list":
+            self.buffers[f"{key}-data"] = lambda: src.list_content(c, f.name)
+            return [(f.name, _numpy(key, self._dtype(f)))]
+        if f.kind == "nested":
+            self.buffers[f"{key}-offsets"] = lambda: src.nested(c, f.name)[0]
+            self.buffers[f"{key}/c-data"] = lambda: src.nested(c, f.name)[1]
+            form = {"class": "ListOffsetArray", "offsets": "i64", "form_key": key,
+                    "content": _numpy(f"{key}/c", self._dtype(f))}
+            return [(f.name, form)]
+        if f.kind in ("link", "link_vector"):
+            return self._link_fields(spec, f, nested=False)
+        if f.kind == "link_nested":
+            return self._link_fields(spec, f, nested=True)
+        return []  # "object" kinds: reported by inspect, read with Events.branch()
+
+    def _link_fields(
+        self, spec: CollectionSpec, f: FieldSpec, *, nested: bool
+    ) -> list[tuple[str, FormDict]]:
+        src, c, key = self.source, spec.name, f"{spec.name}/{f.name}"
+        self.buffers[f"{key}/key-data"] = lambda: src.links(c, f.name).keys
+        self.buffers[f"{key}/index-data"] = lambda: src.links(c, f.name).indices
+        raw: FormDict = {
+            "class": "RecordArray",
+            "fields": ["m_persKey", "m_persIndex"],
+            "contents": [_numpy(f"{key}/key", np.dtype(np.uint32)),
+                         _numpy(f"{key}/index", np.dtype(np.uint32))],
+        }
+        out: list[tuple[str, FormDict]] = []
+        resolved = self._resolved(spec, f)
+        if nested:
+            self.buffers[f"{key}-offsets"] = lambda: src.links(c, f.name).inner_offsets
+            out.append((f.name, {"class": "ListOffsetArray", "offsets": "i64", "form_key": key,
+                                 "content": raw}))
+            if resolved is not None:
+                self.buffers[f"{key}@list-offsets"] = lambda: src.links(c, f.name).inner_offsets
+                out.append((resolved[0], {"class": "ListOffsetArray", "offsets": "i64",
+                                          "form_key": f"{key}@list", "content": resolved[1]}))
+        else:
+            out.append((f.name, raw))
+            if resolved is not None:
+                out.append(resolved)
+        return out
+
+    def _resolved(self, spec: CollectionSpec, f: FieldSpec) -> tuple[str, FormDict] | None:
+        assert f.link_class is not None
+        schema = self.source.schema
+        candidates = link_candidates(f.link_class, schema)
+        targets = target_fields(schema, candidates, self.scale)
+        if not candidates or not targets:
+            return None
+        name = resolved_link_name(f.name)
+        if name in spec.fields:
+            name = f.name + "_target"
+        src, c, key = self.source, spec.name, f"{spec.name}/{f.name}@"
+        self.buffers[f"{key}-index"] = lambda: src.resolver(c, f.name).index()
+        contents = []
+        for tname, dtype in targets.items():
+            self.buffers[f"{key}/{tname}-data"] = (
+                lambda t, d: lambda: src.resolver(c, f.name).content(t, d)
+            )(tname, dtype)
+            contents.append(_numpy(f"{key}/{tname}", dtype))
+        record = bh.MOMENTUM if bh.has_kinematics(list(targets)) else bh.OBJECT
+        return name, {
+            "class": "IndexedOptionArray",
+            "index": "i64",
+            "form_key": key,
+            "content": {
+                "class": "RecordArray",
+                "fields": list(targets),
+                "contents": contents,
+                "parameters": {"__record__": record},
+            },
+        }

@@ -1,0 +1,103 @@
+"""afkit's exceptions: one root, :class:`AfkitError`, and each also the natural builtin.
+
+Catch ``afkit.AfkitError`` for anything afkit raises on purpose, or the builtin
+(``FileNotFoundError``, ``KeyError``, ``OSError``, ``ValueError``) where generic code already
+does.  Every error about input names the file (and tree/branch where there is one) and, for a
+missing name, the closest names that do exist.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
+
+class AfkitError(Exception):
+    """Base class of every error afkit raises deliberately."""
+
+    def __init__(self, message: str, *, file: str | None = None) -> None:
+        self.file = file
+        super().__init__(f"{message} (file: {file})" if file else message)
+
+    def __str__(self) -> str:  # KeyError would otherwise repr() the message
+        return str(self.args[0]) if self.args else ""
+
+
+class AfkitFileNotFoundError(AfkitError, FileNotFoundError):
+    """The input path does not exist."""
+
+
+class FileFormatError(AfkitError, OSError):
+    """The file exists but cannot be read as ROOT data."""
+
+
+class EmptyFileError(FileFormatError):
+    """The file has zero bytes."""
+
+
+class NotRootFileError(FileFormatError):
+    """The file does not start with ROOT's ``root`` magic."""
+
+
+class TruncatedFileError(FileFormatError):
+    """The file is shorter than its own header says (an interrupted copy or write)."""
+
+
+class CorruptDataError(FileFormatError):
+    """A basket failed to decompress or has the wrong size."""
+
+
+class MissingNameError(AfkitError, KeyError):
+    """A named tree, collection, field or branch is absent; lists the nearest names."""
+
+    def __init__(
+        self,
+        kind: str,
+        name: str,
+        available: Iterable[str],
+        *,
+        file: str | None = None,
+        where: str | None = None,
+    ) -> None:
+        self.kind = kind
+        self.name = name
+        choices = sorted(set(available))
+        self.suggestions = difflib.get_close_matches(name, choices, n=5, cutoff=0.5)
+        if not self.suggestions:
+            lowered = name.lower()
+            self.suggestions = [c for c in choices if lowered in c.lower()][:5]
+        location = f" in {where}" if where else ""
+        hint = (
+            f"; did you mean {', '.join(repr(s) for s in self.suggestions)}?"
+            if self.suggestions
+            else f"; {len(choices)} available"
+        )
+        super().__init__(f"no {kind} {name!r}{location}{hint}", file=file)
+
+
+class MissingTreeError(MissingNameError):
+    """The requested TTree is not in the file."""
+
+
+class MissingCollectionError(MissingNameError):
+    """The requested collection is not in the file."""
+
+
+class MissingBranchError(MissingNameError):
+    """The requested branch or field is not in the tree or collection."""
+
+
+class DecodeError(AfkitError, ValueError):
+    """Bytes did not match the layout afkit expected; nothing was returned for them."""
+
+
+class UnknownEncodingError(DecodeError):
+    """A branch's type (e.g. an ElementLink encoding) is one afkit does not know how to read."""
+
+
+class ConfigError(AfkitError, ValueError):
+    """An option or argument has an invalid value."""
+
+
+class MissingDependencyError(AfkitError, ImportError):
+    """An optional dependency is needed for this feature; the message gives the pip command."""

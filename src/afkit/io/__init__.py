@@ -1,0 +1,1 @@
+"""Reading: sources and files (filespec), branch bytes (reader), formats (physlite, nanoaod)."""

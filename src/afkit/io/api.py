@@ -1,0 +1,140 @@
+"""``afkit.read``: one entry point for PHYSLITE (any release) and CMS NanoAOD files."""
+
+from __future__ import annotations
+
+import os
+from typing import Any, Literal
+
+from afkit.events.events import Events
+from afkit.events.model import ModelBuilder
+from afkit.events.source import EventSource
+from afkit.exceptions import ConfigError, DecodeError, MissingTreeError
+from afkit.io.filespec import normalize_source, open_file
+from afkit.io.nanoaod import build_nanoaod_schema
+from afkit.io.physlite import streamers
+from afkit.io.physlite.schema import Schema, build_schema
+from afkit.io.reader import BranchReader
+from afkit.units import check_units
+
+Format = Literal["auto", "physlite", "nanoaod"]
+
+DEFAULT_TREES = ("CollectionTree", "Events")
+
+
+def read(
+    source: str | os.PathLike[str],
+    *,
+    tree: str | None = None,
+    entry_start: int | None = None,
+    entry_stop: int | None = None,
+    format: Format = "auto",
+    units: str = "GeV",
+) -> Events:
+    """Open a PHYSLITE or NanoAOD file and return its events, read lazily.
+
+    Args:
+        source: local path, ``root://host//path`` (XRootD) or ``https://`` URL.
+        tree: TTree name; default ``CollectionTree`` (PHYSLITE) or ``Events`` (NanoAOD).
+        entry_start, entry_stop: entry range (Python slice semantics, clamped to the tree).
+        format: ``"physlite"``, ``"nanoaod"`` or ``"auto"`` (from the tree's branches).
+        units: ``"GeV"`` (default: PHYSLITE energies as float64 GeV) or ``"MeV"`` (as stored).
+
+    Returns:
+        :class:`~afkit.Events`: an awkward record array, one field per collection.  Nothing is
+        read until values are used; ``events.bytes_read`` counts what was.
+
+    Raises:
+        afkit.AfkitError: a subclass naming the file for every kind of bad input.
+    """
+    unit = check_units(units)
+    if format not in ("auto", "physlite", "nanoaod"):
+        raise ConfigError(f"format must be 'auto', 'physlite' or 'nanoaod', not {format!r}")
+    path = normalize_source(source)
+    handle = open_file(path)
+    ttree = _tree(handle, path, tree)
+    start, stop = _entry_range(ttree.num_entries, entry_start, entry_stop, path)
+    kind = _format(ttree) if format == "auto" else format
+    reader = BranchReader(ttree, path, start, stop)
+    if kind == "physlite":
+        schema = _cached_schema(ttree, build_schema)
+        source_obj = EventSource(
+            reader, schema, units=unit, scale_energies=True,
+            event_format=_event_format_loader(handle, path),
+        )
+    else:
+        schema, counters = _cached_schema(ttree, build_nanoaod_schema)
+        source_obj = EventSource(reader, schema, units=unit, scale_energies=False, counts_from=counters)
+    events: Events = ModelBuilder(source_obj).build()
+    return events
+
+
+def _tree(handle: Any, path: str, name: str | None) -> Any:
+    trees = [k.split(";")[0] for k, v in handle.classnames().items() if v == "TTree"]
+    wanted = [name] if name else [t for t in DEFAULT_TREES if t in trees]
+    if not wanted or wanted[0] not in trees:
+        raise MissingTreeError("tree", name or " or ".join(DEFAULT_TREES), trees, file=path)
+    return handle[wanted[0]]
+
+
+def _entry_range(
+    num_entries: int, start: int | None, stop: int | None, path: str
+) -> tuple[int, int]:
+    for label, value in (("entry_start", start), ("entry_stop", stop)):
+        if value is not None and not isinstance(value, int):
+            raise ConfigError(f"{label} must be an int or None, not {type(value).__name__}")
+    s, e, _ = slice(start, stop).indices(num_entries)
+    if start is not None and start > num_entries:
+        raise ConfigError(f"entry_start={start} is past the last entry ({num_entries})", file=path)
+    return s, max(s, e)
+
+
+def _format(ttree: Any) -> str:
+    names = ttree.keys(recursive=False)
+    if any("AuxDyn." in n or n.endswith("Aux.") for n in names):
+        return "physlite"
+    return "nanoaod"
+
+
+def _cached_schema(ttree: Any, build: Any) -> Any:
+    """Schemas depend only on the tree's metadata: build once per open tree object."""
+    cache = ttree.__dict__.setdefault("_afkit_schema", {})
+    if build not in cache:
+        cache[build] = build(ttree)
+    return cache[build]
+
+
+def _event_format_loader(handle: Any, path: str) -> Any:
+    cache: dict[str, int] = {}
+    loaded = False
+
+    def load() -> dict[str, int]:
+        nonlocal loaded
+        if loaded:
+            return cache
+        loaded = True
+        meta = next((k for k, v in handle.classnames().items() if v == "TTree" and k.startswith("MetaData;")), None)
+        if meta is None:
+            return cache  # files rewritten by plain ROOT have no MetaData: keys are computed
+        metatree = handle[meta]
+        names = [n for n in metatree.keys(recursive=False) if n.startswith("EventFormat")]
+        for name in names:
+            reader = BranchReader(metatree, path, 0, min(1, metatree.num_entries))
+            data, offsets = reader.raw(name)
+            if len(offsets) < 2:
+                continue
+            try:
+                entries = streamers.decode_event_format(
+                    bytes(data[offsets[0] : offsets[1]]), what=f"{name} in {path}"
+                )
+            except DecodeError:
+                raise
+            for entry in entries:
+                cache.setdefault(entry.branch, entry.key)
+        return cache
+
+    return load
+
+
+def schema_of(source: str | os.PathLike[str], *, tree: str | None = None) -> Schema:
+    """The schema afkit builds for a file (collections, fields, undecodable branches)."""
+    return read(source, tree=tree, entry_stop=0).source.schema

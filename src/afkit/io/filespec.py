@@ -1,0 +1,86 @@
+"""Normalise user inputs (paths, ``root://`` and ``https://`` URLs) and open them with uproot.
+
+Opening is where most bad input shows up, so this module turns every failure into a specific
+afkit error naming the file: missing, empty, not ROOT, truncated.  Local files are checked
+against their own header (``fEND``) so that an interrupted copy is reported before any
+basket is read.
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+from pathlib import Path
+from typing import Any
+
+import uproot
+
+from afkit.exceptions import (
+    AfkitFileNotFoundError,
+    EmptyFileError,
+    FileFormatError,
+    NotRootFileError,
+    TruncatedFileError,
+)
+
+REMOTE_SCHEMES = ("root://", "http://", "https://", "s3://", "gs://", "xroot://", "file://")
+
+
+def is_remote(source: str) -> bool:
+    """True for URLs uproot reads through fsspec (XRootD, HTTP, object stores)."""
+    return source.startswith(REMOTE_SCHEMES) and not source.startswith("file://")
+
+
+def normalize_source(source: str | os.PathLike[str]) -> str:
+    """Return ``source`` as a string, expanding ``~`` for local paths."""
+    text = os.fspath(source)
+    if text.startswith("file://"):
+        text = text[len("file://") :]
+    if is_remote(text):
+        return text
+    return str(Path(text).expanduser())
+
+
+def check_local_file(path: str) -> None:
+    """Raise the specific afkit error if ``path`` is missing, empty, not ROOT or truncated."""
+    if not os.path.exists(path):
+        raise AfkitFileNotFoundError("no such file", file=path)
+    if os.path.isdir(path):
+        raise FileFormatError("is a directory, not a ROOT file", file=path)
+    size = os.path.getsize(path)
+    if size == 0:
+        raise EmptyFileError("file is empty (0 bytes)", file=path)
+    with open(path, "rb") as handle:
+        header = handle.read(64)
+    if not header.startswith(b"root"):
+        raise NotRootFileError(
+            f"not a ROOT file (starts with {header[:4]!r}, expected b'root')", file=path
+        )
+    end = _header_end(header)
+    if end is not None and size < end:
+        raise TruncatedFileError(
+            f"file is truncated: {size} bytes on disk, its header says {end}", file=path
+        )
+
+
+def _header_end(header: bytes) -> int | None:
+    """``fEND`` from a ROOT file header (small or large file layout); None if unreadable."""
+    if len(header) < 41:
+        return None
+    version = struct.unpack(">i", header[4:8])[0]
+    if version >= 1000000:  # large file: 8-byte pointers
+        return int(struct.unpack(">q", header[12:20])[0])
+    return int(struct.unpack(">i", header[12:16])[0])
+
+
+def open_file(source: str | os.PathLike[str], **options: Any) -> Any:
+    """Open ``source`` with uproot, translating failures into afkit errors naming the file."""
+    path = normalize_source(source)
+    if not is_remote(path):
+        check_local_file(path)
+    try:
+        return uproot.open(path, **options)
+    except FileNotFoundError as err:
+        raise AfkitFileNotFoundError(f"cannot open: {err}", file=path) from err
+    except (OSError, ValueError, uproot.deserialization.DeserializationError) as err:
+        raise FileFormatError(f"cannot open as ROOT: {type(err).__name__}: {err}", file=path) from err

@@ -1,0 +1,1 @@
+"""PHYSLITE specifics: schema, ElementLink encodings, StoreGate keys."""

@@ -1,0 +1,433 @@
+"""Byte-level decoders for the PHYSLITE encodings uproot cannot read (or reads wrongly).
+
+uproot still fetches and decompresses the baskets; afkit receives each entry's raw bytes
+(``offsets`` into one ``uint8`` buffer) and interprets them here.  Every decoder checks the
+ROOT byte counts it walks through and raises :class:`~afkit.exceptions.DecodeError` on the
+first inconsistency, so a layout afkit does not understand never turns into plausible-looking
+numbers.
+
+Layouts (big-endian, ``bc`` = 4-byte byte count with the ``0x40000000`` flag):
+
+* encoding 2, ``vector<vector<ElementLink<T>>>`` object-wise:
+  ``bc ver n`` then per inner vector ``m`` and ``m`` ElementLinks, each
+  ``bc ver0 chk | bc ver0 chk key index`` (ElementLink wrapping its ElementLinkBase);
+* encoding 3, a single ``ElementLink<T>`` at split level 1: ``bc ver0 chk key index``;
+* encoding 4, ``vector<ElementLink<T>>`` member-wise: ``bc ver|0x4000 clsver chk n keys[n] idx[n]``;
+  the object-wise form of the same type, ``bc ver n`` then n ElementLinks, is decoded too;
+* ``vector<vector<T>>`` of a primitive ``T``: ``bc ver n`` then per inner vector ``m`` and
+  ``m`` values;
+* ``xAOD::EventFormat_v1`` (metadata): four members, each ``bc ver n items``.
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+
+import numba
+import numpy as np
+from numpy.typing import NDArray
+
+from afkit.exceptions import DecodeError
+
+_BC_FLAG = 0x40000000
+_MEMBERWISE = 0x4000
+
+# Status codes returned by the Numba decoders (0 = fine); turned into DecodeError messages.
+_STATUS = {
+    1: "entry ended inside a header or value",
+    2: "byte count without the 0x40000000 flag",
+    3: "byte count disagrees with the entry length",
+    4: "ElementLink object byte count is not the expected 28 (or 14 for its base)",
+    5: "unexpected class version (expected 0 followed by a checksum)",
+    6: "member-wise version flag set where object-wise data was expected, or vice versa",
+    7: "bytes left over after the last element of the entry",
+}
+
+
+@numba.njit(cache=True, nogil=True)
+def _u32(buf: NDArray[np.uint8], pos: int) -> int:
+    return (
+        (np.uint32(buf[pos]) << 24)
+        | (np.uint32(buf[pos + 1]) << 16)
+        | (np.uint32(buf[pos + 2]) << 8)
+        | np.uint32(buf[pos + 3])
+    )
+
+
+@numba.njit(cache=True, nogil=True)
+def _u16(buf: NDArray[np.uint8], pos: int) -> int:
+    return (np.uint32(buf[pos]) << 8) | np.uint32(buf[pos + 1])
+
+
+@numba.njit(cache=True, nogil=True)
+def _element_link(buf, pos, end):  # type: ignore[no-untyped-def]
+    """Decode one object-wise ElementLink at ``pos``; return (status, new_pos, key, index)."""
+    if pos + 28 > end:
+        return 1, pos, 0, 0
+    bc = _u32(buf, pos)
+    if not bc & _BC_FLAG:
+        return 2, pos, 0, 0
+    if bc & ~_BC_FLAG != 24:
+        return 4, pos, 0, 0
+    if _u16(buf, pos + 4) != 0:
+        return 5, pos, 0, 0
+    base = pos + 10  # skip bc, version 0, checksum
+    bc2 = _u32(buf, base)
+    if not bc2 & _BC_FLAG:
+        return 2, pos, 0, 0
+    if bc2 & ~_BC_FLAG != 14:
+        return 4, pos, 0, 0
+    if _u16(buf, base + 4) != 0:
+        return 5, pos, 0, 0
+    key = _u32(buf, base + 10)
+    index = _u32(buf, base + 14)
+    return 0, pos + 28, key, index
+
+
+@numba.njit(cache=True, nogil=True)
+def _vv_links_count(data, offsets):  # type: ignore[no-untyped-def]
+    """First pass of encoding 2: count inner lists and links; return (status, bad_entry, n1, n2)."""
+    n1 = 0
+    n2 = 0
+    for entry in range(len(offsets) - 1):
+        pos = offsets[entry]
+        end = offsets[entry + 1]
+        if end - pos < 10:
+            return 1, entry, 0, 0
+        bc = _u32(data, pos)
+        if not bc & _BC_FLAG:
+            return 2, entry, 0, 0
+        if (bc & ~_BC_FLAG) + 4 != end - pos:
+            return 3, entry, 0, 0
+        if _u16(data, pos + 4) & _MEMBERWISE:
+            return 6, entry, 0, 0
+        n = _u32(data, pos + 6)
+        pos += 10
+        n1 += n
+        for _ in range(n):
+            if pos + 4 > end:
+                return 1, entry, 0, 0
+            m = _u32(data, pos)
+            pos += 4
+            for _ in range(m):
+                status, pos, key, index = _element_link(data, pos, end)
+                if status:
+                    return status, entry, 0, 0
+            n2 += m
+        if pos != end:
+            return 7, entry, 0, 0
+    return 0, -1, n1, n2
+
+
+@numba.njit(cache=True, nogil=True)
+def _vv_links_fill(data, offsets, outer, inner, keys, indices):  # type: ignore[no-untyped-def]
+    i1 = 0
+    i2 = 0
+    outer[0] = 0
+    inner[0] = 0
+    for entry in range(len(offsets) - 1):
+        pos = offsets[entry]
+        end = offsets[entry + 1]
+        n = _u32(data, pos + 6)
+        pos += 10
+        for _ in range(n):
+            m = _u32(data, pos)
+            pos += 4
+            for _ in range(m):
+                status, pos, key, index = _element_link(data, pos, end)
+                keys[i2] = key
+                indices[i2] = index
+                i2 += 1
+            i1 += 1
+            inner[i1] = i2
+        outer[entry + 1] = i1
+
+
+@dataclass(frozen=True)
+class LinkArrays:
+    """Decoded ElementLinks: ``keys``/``indices`` with one or two levels of list offsets."""
+
+    keys: NDArray[np.uint32]
+    indices: NDArray[np.uint32]
+    offsets: NDArray[np.int64] | None = None  # per event (None: exactly one link per event)
+    inner_offsets: NDArray[np.int64] | None = None  # per object, for vector<vector<...>>
+
+
+def _raise(status: int, entry: int, what: str) -> None:
+    raise DecodeError(f"cannot decode {what}: entry {entry}: {_STATUS.get(status, status)}")
+
+
+def decode_vector_vector_links(
+    data: NDArray[np.uint8], offsets: NDArray[np.int64], what: str = "links"
+) -> LinkArrays:
+    """Encoding 2: ``vector<vector<ElementLink<T>>>`` streamed object-wise."""
+    status, entry, n1, n2 = _vv_links_count(data, offsets)
+    if status:
+        _raise(status, entry, what)
+    outer = np.empty(len(offsets), np.int64)
+    inner = np.empty(n1 + 1, np.int64)
+    keys = np.empty(n2, np.uint32)
+    indices = np.empty(n2, np.uint32)
+    _vv_links_fill(data, offsets, outer, inner, keys, indices)
+    return LinkArrays(keys, indices, outer, inner)
+
+
+@numba.njit(cache=True, nogil=True)
+def _single_links(data, offsets, keys, indices):  # type: ignore[no-untyped-def]
+    for entry in range(len(offsets) - 1):
+        pos = offsets[entry]
+        end = offsets[entry + 1]
+        if end - pos != 18:
+            return 3, entry
+        bc = _u32(data, pos)
+        if not bc & _BC_FLAG:
+            return 2, entry
+        if bc & ~_BC_FLAG != 14:
+            return 4, entry
+        if _u16(data, pos + 4) != 0:
+            return 5, entry
+        keys[entry] = _u32(data, pos + 10)
+        indices[entry] = _u32(data, pos + 14)
+    return 0, -1
+
+
+def decode_single_links(
+    data: NDArray[np.uint8], offsets: NDArray[np.int64], what: str = "link"
+) -> LinkArrays:
+    """Encoding 3: one ``ElementLink<T>`` per entry (18 bytes) at split level 1."""
+    n = len(offsets) - 1
+    keys = np.empty(n, np.uint32)
+    indices = np.empty(n, np.uint32)
+    status, entry = _single_links(data, offsets, keys, indices)
+    if status:
+        _raise(status, entry, what)
+    return LinkArrays(keys, indices)
+
+
+@numba.njit(cache=True, nogil=True)
+def _vector_links_count(data, offsets):  # type: ignore[no-untyped-def]
+    total = 0
+    for entry in range(len(offsets) - 1):
+        pos = offsets[entry]
+        end = offsets[entry + 1]
+        if end - pos < 10:
+            return 1, entry, 0
+        bc = _u32(data, pos)
+        if not bc & _BC_FLAG:
+            return 2, entry, 0
+        if (bc & ~_BC_FLAG) + 4 != end - pos:
+            return 3, entry, 0
+        version = _u16(data, pos + 4)
+        if version & _MEMBERWISE:
+            if end - pos < 16:
+                return 1, entry, 0
+            if _u16(data, pos + 6) != 0:
+                return 5, entry, 0
+            n = _u32(data, pos + 12)
+            if pos + 16 + 8 * n != end:
+                return 7 if pos + 16 + 8 * n < end else 1, entry, 0
+        else:
+            n = _u32(data, pos + 6)
+            p = pos + 10
+            for _ in range(n):
+                status, p, key, index = _element_link(data, p, end)
+                if status:
+                    return status, entry, 0
+            if p != end:
+                return 7, entry, 0
+        total += n
+    return 0, -1, total
+
+
+@numba.njit(cache=True, nogil=True)
+def _vector_links_fill(data, offsets, out_offsets, keys, indices):  # type: ignore[no-untyped-def]
+    k = 0
+    out_offsets[0] = 0
+    for entry in range(len(offsets) - 1):
+        pos = offsets[entry]
+        end = offsets[entry + 1]
+        if _u16(data, pos + 4) & _MEMBERWISE:
+            n = _u32(data, pos + 12)
+            base = pos + 16
+            for i in range(n):
+                keys[k + i] = _u32(data, base + 4 * i)
+                indices[k + i] = _u32(data, base + 4 * (n + i))
+            k += n
+        else:
+            n = _u32(data, pos + 6)
+            p = pos + 10
+            for _ in range(n):
+                status, p, key, index = _element_link(data, p, end)
+                keys[k] = key
+                indices[k] = index
+                k += 1
+        out_offsets[entry + 1] = k
+
+
+def decode_vector_links(
+    data: NDArray[np.uint8], offsets: NDArray[np.int64], what: str = "links"
+) -> LinkArrays:
+    """Encoding 4 (member-wise) and the object-wise form of ``vector<ElementLink<T>>``."""
+    status, entry, total = _vector_links_count(data, offsets)
+    if status:
+        _raise(status, entry, what)
+    out = np.empty(len(offsets), np.int64)
+    keys = np.empty(total, np.uint32)
+    indices = np.empty(total, np.uint32)
+    _vector_links_fill(data, offsets, out, keys, indices)
+    return LinkArrays(keys, indices, out)
+
+
+@numba.njit(cache=True, nogil=True)
+def _vv_prim_count(data, offsets, itemsize):  # type: ignore[no-untyped-def]
+    n1 = 0
+    n2 = 0
+    for entry in range(len(offsets) - 1):
+        pos = offsets[entry]
+        end = offsets[entry + 1]
+        if end - pos < 10:
+            return 1, entry, 0, 0
+        bc = _u32(data, pos)
+        if not bc & _BC_FLAG:
+            return 2, entry, 0, 0
+        if (bc & ~_BC_FLAG) + 4 != end - pos:
+            return 3, entry, 0, 0
+        if _u16(data, pos + 4) & _MEMBERWISE:
+            return 6, entry, 0, 0
+        n = _u32(data, pos + 6)
+        pos += 10
+        for _ in range(n):
+            if pos + 4 > end:
+                return 1, entry, 0, 0
+            m = _u32(data, pos)
+            pos += 4 + m * itemsize
+            if pos > end:
+                return 1, entry, 0, 0
+            n2 += m
+        n1 += n
+        if pos != end:
+            return 7, entry, 0, 0
+    return 0, -1, n1, n2
+
+
+@numba.njit(cache=True, nogil=True)
+def _vv_prim_fill(data, offsets, itemsize, outer, inner, content_bytes):  # type: ignore[no-untyped-def]
+    i1 = 0
+    i2 = 0
+    b = 0
+    outer[0] = 0
+    inner[0] = 0
+    for entry in range(len(offsets) - 1):
+        pos = offsets[entry]
+        n = _u32(data, pos + 6)
+        pos += 10
+        for _ in range(n):
+            m = _u32(data, pos)
+            pos += 4
+            nbytes = m * itemsize
+            content_bytes[b : b + nbytes] = data[pos : pos + nbytes]
+            b += nbytes
+            pos += nbytes
+            i2 += m
+            i1 += 1
+            inner[i1] = i2
+        outer[entry + 1] = i1
+
+
+def decode_vector_vector(
+    data: NDArray[np.uint8], offsets: NDArray[np.int64], dtype: np.dtype, what: str = "branch"
+) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray]:
+    """``vector<vector<T>>`` of a primitive big-endian ``dtype``: (outer, inner, content)."""
+    dtype = np.dtype(dtype).newbyteorder(">")
+    status, entry, n1, n2 = _vv_prim_count(data, offsets, dtype.itemsize)
+    if status:
+        _raise(status, entry, what)
+    outer = np.empty(len(offsets), np.int64)
+    inner = np.empty(n1 + 1, np.int64)
+    content = np.empty(n2 * dtype.itemsize, np.uint8)
+    _vv_prim_fill(data, offsets, dtype.itemsize, outer, inner, content)
+    return outer, inner, content.view(dtype).astype(dtype.newbyteorder("="))
+
+
+class ByteCursor:
+    """Sequential big-endian reader for small metadata objects (pure Python)."""
+
+    def __init__(self, data: bytes, what: str) -> None:
+        self.data = data
+        self.pos = 0
+        self.what = what
+
+    def _take(self, n: int) -> bytes:
+        if self.pos + n > len(self.data):
+            raise DecodeError(f"cannot decode {self.what}: ran past the end at byte {self.pos}")
+        chunk = self.data[self.pos : self.pos + n]
+        self.pos += n
+        return chunk
+
+    def u8(self) -> int:
+        return self._take(1)[0]
+
+    def u16(self) -> int:
+        return int(struct.unpack(">H", self._take(2))[0])
+
+    def u32(self) -> int:
+        return int(struct.unpack(">I", self._take(4))[0])
+
+    def string(self) -> str:
+        n = self.u8()
+        if n == 255:
+            n = self.u32()
+        return self._take(n).decode("utf-8", errors="replace")
+
+    def member_header(self) -> tuple[int, int]:
+        """Read ``bc ver``; return (end position, version)."""
+        start = self.pos
+        bc = self.u32()
+        if not bc & _BC_FLAG:
+            raise DecodeError(f"cannot decode {self.what}: no byte count at byte {start}")
+        return start + 4 + (bc & ~_BC_FLAG), self.u16()
+
+    def string_vector(self) -> list[str]:
+        end, _ = self.member_header()
+        items = [self.string() for _ in range(self.u32())]
+        self.expect(end)
+        return items
+
+    def u32_vector(self) -> list[int]:
+        end, _ = self.member_header()
+        items = [self.u32() for _ in range(self.u32())]
+        self.expect(end)
+        return items
+
+    def expect(self, end: int) -> None:
+        if self.pos != end:
+            raise DecodeError(
+                f"cannot decode {self.what}: byte count says {end}, decoding reached {self.pos}"
+            )
+
+
+@dataclass(frozen=True)
+class EventFormatEntry:
+    """One row of ``xAOD::EventFormat_v1``."""
+
+    branch: str
+    cpp_class: str
+    parent: str
+    key: int
+
+
+def decode_event_format(raw: bytes, what: str = "EventFormat") -> list[EventFormatEntry]:
+    """Decode an ``xAOD::EventFormat_v1`` entry: branch names, classes, parents and keys."""
+    cursor = ByteCursor(raw, what)
+    branches = cursor.string_vector()
+    classes = cursor.string_vector()
+    parents = cursor.string_vector()
+    keys = cursor.u32_vector()
+    cursor.expect(len(raw))
+    if not len(branches) == len(classes) == len(parents) == len(keys):
+        raise DecodeError(
+            f"cannot decode {what}: member lengths differ "
+            f"({len(branches)}, {len(classes)}, {len(parents)}, {len(keys)})"
+        )
+    return [EventFormatEntry(*row) for row in zip(branches, classes, parents, keys)]
