@@ -79,11 +79,11 @@ class MissingTreeError(MissingNameError):
     """The requested TTree is not in the file."""
 
 
-class MissingCollectionError(MissingNameError):
-    """The requested collection is not in the file."""
+class MissingCollectionError(MissingNameError, AttributeError):
+    """The requested collection is not in the file (also an ``AttributeError``)."""
 
 
-class MissingBranchError(MissingNameError):
+class MissingBranchError(MissingNameError, AttributeError):
     """The requested branch or field is not in the tree or collection."""
 
 

@@ -6,9 +6,9 @@ picked explicitly — (pt, phi) or (px, py); eta or pz; **m before e** — so th
 storing both ``m`` and ``e`` (truth particles) do not trip vector's "multiple temporal
 aliases" check.  Other records are ``afkit.Object``.
 
-Both array classes make field access exact: ``events.Jets.eta`` first reads the ``eta`` branch
-(and takes the jet counts from it) before awkward asks for the list offsets, so a field read
-on its own costs that one branch.
+Both array classes raise :class:`~afkit.exceptions.MissingBranchError` (a ``KeyError`` and an
+``AttributeError``) with the closest names for an unknown field, and let afkit's own errors
+through instead of awkward's generic ``AttributeError``.
 """
 
 from __future__ import annotations
@@ -27,30 +27,50 @@ OBJECT = "afkit.Object"
 EVENTS = "afkit.Events"
 
 
-class _ExactProjection:
-    """Mixin: before projecting a field, let the source read exactly that branch."""
+def unwrap_afkit_error(err: AttributeError) -> None:
+    """awkward turns errors inside attribute access into AttributeError; re-raise ours."""
+    from afkit.exceptions import AfkitError
 
-    def _afkit_prefetch(self, where: Any) -> None:
-        if not isinstance(where, str):
-            return
-        source = self.attrs.get(SOURCE_ATTR) if self.attrs else None  # type: ignore[attr-defined]
-        if source is None:
-            return
-        try:
-            collection = self.layout.purelist_parameters(COLLECTION_PARAM)  # type: ignore[attr-defined]
-        except Exception:  # noqa: BLE001 - unusual layouts simply skip the optimisation
-            return
-        if isinstance(collection, str):
-            source.prefetch(collection, where)
+    cause = err.__cause__
+    while cause is not None and not isinstance(cause, AfkitError):
+        cause = cause.__cause__
+    if cause is not None:
+        raise cause from None
+
+
+def missing_field(array: Any, where: str) -> None:
+    """Raise MissingBranchError (a KeyError and AttributeError) for an unknown field name."""
+    from afkit.exceptions import MissingBranchError
+
+    source = array.attrs.get(SOURCE_ATTR) if array.attrs else None
+    try:
+        collection = array.layout.purelist_parameters(COLLECTION_PARAM)
+    except Exception:  # noqa: BLE001
+        collection = None
+    where_text = f"collection {collection!r}" if isinstance(collection, str) else "record"
+    raise MissingBranchError(
+        "field", where, array.fields, file=getattr(source, "file", None), where=where_text
+    )
+
+
+class _CheckedFields:
+    """Mixin: unknown field names raise MissingBranchError; afkit errors are not re-wrapped."""
 
     def __getitem__(self, where: Any) -> Any:
-        self._afkit_prefetch(where)
+        if isinstance(where, str) and where not in self.fields:  # type: ignore[attr-defined]
+            missing_field(self, where)
         return super().__getitem__(where)  # type: ignore[misc]
 
     def __getattr__(self, where: str) -> Any:
-        if not where.startswith("_"):
-            self._afkit_prefetch(where)
-        return super().__getattr__(where)  # type: ignore[misc]
+        if where.startswith("_"):
+            return super().__getattr__(where)  # type: ignore[misc]
+        if where not in self.fields:  # type: ignore[attr-defined]
+            missing_field(self, where)
+        try:
+            return super().__getattr__(where)  # type: ignore[misc]
+        except AttributeError as err:
+            unwrap_afkit_error(err)
+            raise
 
 
 class _ExplicitCoordinates:
@@ -82,7 +102,7 @@ class _ExplicitCoordinates:
         return vak.TemporalAwkwardT(self["e"])  # type: ignore[index]
 
 
-class MomentumArray(_ExactProjection, _ExplicitCoordinates, vak.MomentumArray4D):  # type: ignore[misc]
+class MomentumArray(_CheckedFields, _ExplicitCoordinates, vak.MomentumArray4D):  # type: ignore[misc]
     """Array of PHYSLITE/NanoAOD objects with four-momentum behaviour."""
 
 
@@ -90,7 +110,7 @@ class MomentumRecord(_ExplicitCoordinates, vak.MomentumRecord4D):  # type: ignor
     """One object with four-momentum behaviour."""
 
 
-class ObjectArray(_ExactProjection, ak.Array):  # type: ignore[misc]
+class ObjectArray(_CheckedFields, ak.Array):  # type: ignore[misc]
     """Array of objects without kinematics (b-tagging, vertices, MET terms)."""
 
 

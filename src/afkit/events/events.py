@@ -20,6 +20,27 @@ class Events(ak.Array):  # type: ignore[misc]
     ``ak.num`` — plus the few afkit properties below.
     """
 
+    def __getattr__(self, where: str) -> Any:
+        if not where.startswith("_") and where not in self.fields:
+            self._missing(where)
+        try:
+            return super().__getattr__(where)
+        except AttributeError as err:
+            from afkit.events.behavior import unwrap_afkit_error
+
+            unwrap_afkit_error(err)
+            raise
+
+    def __getitem__(self, where: Any) -> Any:
+        if isinstance(where, str) and where not in self.fields:
+            self._missing(where)
+        return super().__getitem__(where)
+
+    def _missing(self, where: str) -> None:
+        from afkit.exceptions import MissingCollectionError
+
+        raise MissingCollectionError("collection", where, self.fields, file=self.file)
+
     @property
     def source(self) -> EventSource:
         """The chunk's data provider (file, entry range, schema, cache)."""

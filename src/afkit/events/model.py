@@ -137,7 +137,7 @@ class ModelBuilder:
             "class": "RecordArray",
             "fields": fields,
             "contents": contents,
-            "parameters": {"__record__": bh.OBJECT},
+            "parameters": {"__record__": bh.OBJECT, bh.COLLECTION_PARAM: spec.name},
         }
 
     # -- fields -------------------------------------------------------------------------

@@ -93,47 +93,72 @@ class EventSource:
 
     # -- offsets ------------------------------------------------------------------------
     def offsets(self, collection: str) -> NDArray[np.int64]:
-        """Per-event object offsets of ``collection``, from the cheapest source available."""
+        """Per-event object offsets of ``collection``, from its anchor field (read once)."""
         if collection in self._offsets:
             return self._offsets[collection]
         spec = self.collection(collection)
-        if collection in self.counts_from:
-            counts = self.reader.flat(self.counts_from[collection]).astype(np.int64)
+        if collection in self.counts_from:  # NanoAOD: the nX counter branch
+            branch = self.counts_from[collection]
+            counts = self.reader.flat(branch).astype(np.int64)
             offsets = np.zeros(len(counts) + 1, np.int64)
             np.cumsum(counts, out=offsets[1:])
-            return self._register(collection, offsets, self.counts_from[collection])
-        for f in spec.fields.values():  # a branch already read costs nothing
-            if f.kind == "list" and self.reader.has_cached("jagged", f.branch):
-                return self._register(collection, self.reader.jagged(f.branch)[0], f.branch)
-        cheapest = spec.count_field(self.compressed_bytes())
-        if cheapest is None:
-            raise DecodeError(
-                f"collection {collection!r} has no per-object field to count objects from",
-                file=self.file,
-            )
-        self.prefetch(collection, cheapest.name)
-        return self._offsets[collection]
-
-    def _register(
-        self, collection: str, offsets: NDArray[np.int64], branch: str
-    ) -> NDArray[np.int64]:
-        known = self._offsets.get(collection)
-        if known is None:
-            if len(offsets) != self.num_entries + 1:
+        else:
+            anchor = spec.anchor(self.compressed_bytes())
+            if anchor is None:
                 raise DecodeError(
-                    f"branch {branch!r} has {len(offsets) - 1} entries, expected {self.num_entries}",
+                    f"collection {collection!r} has no per-object field to count objects from",
                     file=self.file,
                 )
-            self._offsets[collection] = offsets
-            return offsets
-        if not np.array_equal(known, offsets):
-            bad = int(np.flatnonzero(known != offsets)[0]) if len(known) == len(offsets) else 0
+            branch = anchor.branch
+            offsets = self._field_offsets(collection, anchor)
+        if len(offsets) != self.num_entries + 1:
             raise DecodeError(
-                f"branch {branch!r} disagrees with the other fields of {collection!r} on the "
-                f"number of objects (first at entry {self.reader.entry_start + max(bad - 1, 0)})",
+                f"branch {branch!r} has {len(offsets) - 1} entries, expected {self.num_entries}",
                 file=self.file,
             )
-        return known
+        self._offsets[collection] = offsets
+        return offsets
+
+    def _field_offsets(self, collection: str, spec: FieldSpec) -> NDArray[np.int64]:
+        if spec.kind == "list":
+            return self.reader.jagged(spec.branch)[0]
+        if spec.kind == "nested":
+            return self._nested_raw(spec)[0]
+        links = self._links_raw(spec)
+        assert links.offsets is not None
+        return links.offsets
+
+    def _presence(
+        self, collection: str, spec: FieldSpec, field_offsets: NDArray[np.int64]
+    ) -> NDArray[np.bool_] | None:
+        """None if the field has every object; else which events store it.
+
+        A field may be absent from some events (an xAOD decoration not set there is written
+        as an empty vector).  Any other count difference is damage and raises.
+        """
+        offsets = self.offsets(collection)
+        if np.array_equal(field_offsets, offsets):
+            return None
+        if len(field_offsets) == len(offsets):
+            have = np.diff(field_offsets)
+            want = np.diff(offsets)
+            if np.all((have == want) | (have == 0)):
+                return have == want
+            bad = int(np.flatnonzero((have != want) & (have != 0))[0])
+        else:
+            bad = 0
+        raise DecodeError(
+            f"branch {spec.branch!r} disagrees with the other fields of {collection!r} on the "
+            f"number of objects (entry {self.reader.entry_start + bad})",
+            file=self.file,
+        )
+
+    def _absent(self, spec: FieldSpec) -> DecodeError:
+        return DecodeError(
+            f"branch {spec.branch!r} ({spec.cpp_type}) is not stored in some events and has no "
+            "missing-value representation; read it with Events.branch(name)",
+            file=self.file,
+        )
 
     # -- field buffers ------------------------------------------------------------------
     def _convert(self, spec: FieldSpec, values: NDArray[Any]) -> NDArray[Any]:
@@ -165,16 +190,21 @@ class EventSource:
         return offsets, self._convert(spec, content)
 
     def list_content(self, collection: str, name: str) -> NDArray[Any]:
-        """One value per object: the content of a ``vector<T>`` field, counts checked."""
+        """One value per object of a ``vector<T>`` field (NaN where a float is not stored)."""
         spec = self.field(collection, name)
-        offsets, content = self.reader.jagged(spec.branch)
-        self._register(collection, offsets, spec.branch)
-        return self._convert(spec, content)
+        field_offsets, content = self.reader.jagged(spec.branch)
+        present = self._presence(collection, spec, field_offsets)
+        content = self._convert(spec, content)
+        if present is None:
+            return content
+        if content.dtype.kind != "f":
+            raise self._absent(spec)
+        offsets = self.offsets(collection)
+        out = np.full(int(offsets[-1]), np.nan, dtype=content.dtype)
+        out[_object_mask(offsets, present)] = content
+        return out
 
-    def nested(self, collection: str, name: str) -> tuple[NDArray[np.int64], NDArray[Any]]:
-        """``vector<vector<T>>``: (per-object inner offsets, content)."""
-        spec = self.field(collection, name)
-
+    def _nested_raw(self, spec: FieldSpec) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[Any]]:
         def make() -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[Any]]:
             data, offsets = self.reader.raw(spec.branch)
             assert spec.dtype is not None
@@ -182,13 +212,17 @@ class EventSource:
                 data, offsets, spec.dtype, what=f"{spec.branch} in {self.file}"
             )
 
-        outer, inner, content = self.reader.cached("nested", spec.branch, make)
-        self._register(collection, outer, spec.branch)
+        return self.reader.cached("nested", spec.branch, make)  # type: ignore[no-any-return]
+
+    def nested(self, collection: str, name: str) -> tuple[NDArray[np.int64], NDArray[Any]]:
+        """``vector<vector<T>>``: (per-object inner offsets, content)."""
+        spec = self.field(collection, name)
+        outer, inner, content = self._nested_raw(spec)
+        if self._presence(collection, spec, outer) is not None:
+            raise self._absent(spec)
         return inner, self._convert(spec, content)
 
-    def links(self, collection: str, name: str) -> streamers.LinkArrays:
-        """Persistent (key, index) pairs of a link field, in any of the four encodings."""
-        spec = self.field(collection, name)
+    def _links_raw(self, spec: FieldSpec) -> streamers.LinkArrays:
         what = f"{spec.branch} in {self.file}"
 
         def make() -> streamers.LinkArrays:
@@ -207,10 +241,30 @@ class EventSource:
                 return streamers.decode_vector_vector_links(data, offsets, what=what)
             raise DecodeError(f"{spec.branch!r} is not a link field", file=self.file)
 
-        arrays: streamers.LinkArrays = self.reader.cached("links", spec.branch, make)
-        if arrays.offsets is not None and not self.collection(collection).single:
-            self._register(collection, arrays.offsets, spec.branch)
-        return arrays
+        return self.reader.cached("links", spec.branch, make)  # type: ignore[no-any-return]
+
+    def links(self, collection: str, name: str) -> streamers.LinkArrays:
+        """Persistent (key, index) pairs of a link field, aligned with the collection.
+
+        In events where a one-link-per-object field is not stored, its links are invalid
+        (key 0), so they resolve to missing values.
+        """
+        spec = self.field(collection, name)
+        links = self._links_raw(spec)
+        if links.offsets is None or self.collection(collection).single:
+            return links
+        present = self._presence(collection, spec, links.offsets)
+        if present is None:
+            return links
+        if spec.kind == "link_nested":
+            raise self._absent(spec)
+        offsets = self.offsets(collection)
+        keys = np.zeros(int(offsets[-1]), np.uint32)
+        indices = np.full(int(offsets[-1]), streamers.INVALID_INDEX, np.uint32)
+        mask = _object_mask(offsets, present)
+        keys[mask] = links.keys
+        indices[mask] = links.indices
+        return streamers.LinkArrays(keys, indices, offsets)
 
     def resolver(self, collection: str, name: str) -> linking.LinkResolver:
         key = (collection, name)
@@ -218,17 +272,8 @@ class EventSource:
             self._resolvers[key] = linking.LinkResolver(self, collection, name)
         return self._resolvers[key]
 
-    def prefetch(self, collection: str, name: str) -> None:
-        """Read field ``name`` of ``collection`` now, so its offsets serve the collection."""
-        spec = self.schema.collections.get(collection)
-        if spec is None or spec.single or collection in self._offsets:
-            return
-        f = spec.fields.get(name)
-        if f is None:
-            return
-        if f.kind == "list":
-            self.list_content(collection, name)
-        elif f.kind == "nested":
-            self.nested(collection, name)
-        elif f.kind in ("link", "link_vector", "link_nested"):
-            self.links(collection, name)
+
+
+def _object_mask(offsets: NDArray[np.int64], present: NDArray[np.bool_]) -> NDArray[np.bool_]:
+    """Per-object mask from a per-event mask."""
+    return np.repeat(present, np.diff(offsets))

@@ -10,7 +10,6 @@ it counts the compressed bytes actually requested so users can verify column pro
 from __future__ import annotations
 
 import threading
-import zlib
 from collections.abc import Callable
 from typing import Any
 
@@ -20,18 +19,10 @@ import uproot
 from numpy.typing import NDArray
 
 from afkit.exceptions import CorruptDataError, DecodeError, MissingBranchError
+from afkit.io.physlite.streamers import decode_vector
 
 _RAW = uproot.AsJagged(uproot.AsDtype("u1"), header_bytes=0)
 
-#: Errors uproot (or a decompressor under it) raises on damaged baskets.
-_BASKET_ERRORS: tuple[type[BaseException], ...] = (
-    zlib.error,
-    ValueError,
-    OSError,
-    IndexError,
-    uproot.deserialization.DeserializationError,
-    RuntimeError,
-)
 
 
 class BranchReader:
@@ -93,7 +84,9 @@ class BranchReader:
             )
         except MissingBranchError:
             raise
-        except _BASKET_ERRORS as err:
+        except Exception as err:  # noqa: BLE001 - any failure below here is a damaged basket
+            # (decompressors raise their own types; a corrupt key header can even ask
+            # numpy for tens of GiB): report it as corrupt data naming file and branch
             raise CorruptDataError(
                 f"cannot read branch {name!r} entries {self.entry_start}-{self.entry_stop}: "
                 f"{type(err).__name__}: {err}",
@@ -111,27 +104,49 @@ class BranchReader:
         return self.cached("flat", name, make)  # type: ignore[no-any-return]
 
     def jagged(self, name: str) -> tuple[NDArray[np.int64], NDArray[Any]]:
-        """``vector<T>`` / ``T[n]`` branches: (offsets from 0, content)."""
+        """``vector<T>`` / ``T[n]`` branches: (offsets from 0, content).
+
+        ``std::vector<T>`` branches are decoded by afkit from the raw entry bytes with every
+        entry header checked; leaf-count arrays (``T[n]``, NanoAOD) go through uproot.
+        """
 
         def make() -> tuple[NDArray[np.int64], NDArray[Any]]:
+            dtype = _vector_dtype(self.branch(name))
+            if dtype is not None:
+                data, offsets = self._raw_bytes(name)
+                try:
+                    return decode_vector(data, offsets, dtype, what=f"branch {name!r}")
+                except DecodeError as err:
+                    raise CorruptDataError(str(err), file=self.file) from err
             layout = self._array(name).layout
             return _list_buffers(layout, name, self.file)
 
         return self.cached("jagged", name, make)  # type: ignore[no-any-return]
 
     def raw(self, name: str) -> tuple[NDArray[np.uint8], NDArray[np.int64]]:
-        """Each entry's serialized bytes: (data, offsets from 0)."""
+        """Each entry's serialized bytes: (data, offsets from 0), cached."""
+        return self.cached("raw", name, lambda: self._raw_bytes(name))  # type: ignore[no-any-return]
 
-        def make() -> tuple[NDArray[np.uint8], NDArray[np.int64]]:
-            layout = self._array(name, _RAW).layout
-            offsets, data = _list_buffers(layout, name, self.file)
-            return data, offsets
-
-        return self.cached("raw", name, make)  # type: ignore[no-any-return]
+    def _raw_bytes(self, name: str) -> tuple[NDArray[np.uint8], NDArray[np.int64]]:
+        layout = self._array(name, _RAW).layout
+        offsets, data = _list_buffers(layout, name, self.file)
+        return data, offsets
 
     def objects(self, name: str) -> ak.Array:
         """Branches only uproot's object path reads (``vector<string>``, ...)."""
         return self.cached("objects", name, lambda: self._array(name))
+
+
+def _vector_dtype(branch: Any) -> np.dtype[Any] | None:
+    """Element dtype when ``branch`` is a streamed ``std::vector<T>`` of a primitive ``T``."""
+    interpretation = branch.interpretation
+    if (
+        isinstance(interpretation, uproot.AsJagged)
+        and interpretation.header_bytes == 10
+        and isinstance(interpretation.content, uproot.AsDtype)
+    ):
+        return np.dtype(interpretation.content.from_dtype)
+    return None
 
 
 def _native(data: NDArray[Any]) -> NDArray[Any]:

@@ -98,15 +98,29 @@ class CollectionSpec:
     def element_class(self) -> str | None:
         return element_class(self.cpp_class) if self.cpp_class else None
 
-    def count_field(self, compressed_bytes: dict[str, int]) -> FieldSpec | None:
-        """The cheapest per-object field to take the object counts from (plain lists first)."""
-        per_object = ("list", "nested", "link", "link_vector", "link_nested")
-        candidates = [f for f in self.fields.values() if f.kind == "list"] or [
-            f for f in self.fields.values() if f.kind in per_object
-        ]
-        if not candidates:
-            return None
-        return min(candidates, key=lambda f: (compressed_bytes.get(f.branch, 0), f.name))
+    def anchor(self, compressed_bytes: dict[str, int]) -> FieldSpec | None:
+        """The field the collection's object counts are taken from.
+
+        xAOD writes a decoration as an empty vector in events where it was not set, so only a
+        variable every object carries can count objects.  The core kinematic and identity
+        variables in :data:`ANCHOR_FIELDS` always are; without one of them, the most
+        expensive plain per-object field is taken (the largest branch is the least likely to
+        be a sparse decoration), then any other per-object field.
+        """
+        lists = {f.name: f for f in self.fields.values() if f.kind == "list"}
+        for name in ANCHOR_FIELDS:
+            if name in lists:
+                return lists[name]
+        if lists:
+            return max(lists.values(), key=lambda f: (compressed_bytes.get(f.branch, 0), f.name))
+        per_object = ("nested", "link", "link_vector", "link_nested")
+        others = [f for f in self.fields.values() if f.kind in per_object]
+        return others[0] if others else None
+
+
+#: Variables every object of their container carries, in order of preference.
+ANCHOR_FIELDS = ("pt", "px", "eta", "phi", "m", "e", "pdgId", "barcode", "status", "z", "x",
+                 "mpx", "sumet", "charge", "theta", "qOverP", "d0", "z0")
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,7 @@ from numpy.typing import NDArray
 from afkit.exceptions import DecodeError
 
 _BC_FLAG = 0x40000000
+INVALID_INDEX = 0xFFFFFFFF
 _MEMBERWISE = 0x4000
 
 # Status codes returned by the Numba decoders (0 = fine); turned into DecodeError messages.
@@ -348,6 +349,63 @@ def decode_vector_vector(
     content = np.empty(n2 * dtype.itemsize, np.uint8)
     _vv_prim_fill(data, offsets, dtype.itemsize, outer, inner, content)
     return outer, inner, content.view(dtype).astype(dtype.newbyteorder("="))
+
+
+@numba.njit(cache=True, nogil=True)
+def _vector_count(data, offsets, itemsize, counts):  # type: ignore[no-untyped-def]
+    version = -1
+    for entry in range(len(offsets) - 1):
+        pos = offsets[entry]
+        end = offsets[entry + 1]
+        if end - pos < 10:
+            return 1, entry
+        bc = _u32(data, pos)
+        if not bc & _BC_FLAG:
+            return 2, entry
+        if (bc & ~_BC_FLAG) + 4 != end - pos:
+            return 3, entry
+        v = _u16(data, pos + 4)
+        if v & _MEMBERWISE:
+            return 6, entry
+        if version < 0:
+            version = v
+        elif v != version:
+            return 5, entry
+        n = _u32(data, pos + 6)
+        if 10 + n * itemsize != end - pos:
+            return 7 if 10 + n * itemsize < end - pos else 1, entry
+        counts[entry] = n
+    return 0, -1
+
+
+@numba.njit(cache=True, nogil=True)
+def _vector_fill(data, offsets, itemsize, out):  # type: ignore[no-untyped-def]
+    k = 0
+    for entry in range(len(offsets) - 1):
+        pos = offsets[entry] + 10
+        nbytes = offsets[entry + 1] - pos
+        out[k : k + nbytes] = data[pos : pos + nbytes]
+        k += nbytes
+
+
+def decode_vector(
+    data: NDArray[np.uint8], offsets: NDArray[np.int64], dtype: np.dtype, what: str = "branch"
+) -> tuple[NDArray[np.int64], NDArray]:
+    """``vector<T>`` of a primitive ``T``, every entry's header checked: (offsets, content).
+
+    Each entry must be ``bc ver n`` followed by exactly ``n`` values, with one vector
+    version throughout; anything else (a damaged basket that still decompressed) raises.
+    """
+    dtype = np.dtype(dtype).newbyteorder(">")
+    counts = np.empty(len(offsets) - 1, np.int64)
+    status, entry = _vector_count(data, offsets, dtype.itemsize, counts)
+    if status:
+        _raise(status, entry, what)
+    out_offsets = np.zeros(len(offsets), np.int64)
+    np.cumsum(counts, out=out_offsets[1:])
+    content = np.empty(int(out_offsets[-1]) * dtype.itemsize, np.uint8)
+    _vector_fill(data, offsets, dtype.itemsize, content)
+    return out_offsets, content.view(dtype).astype(dtype.newbyteorder("="))
 
 
 class ByteCursor:
