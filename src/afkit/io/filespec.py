@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import os
 import struct
+import threading
+from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
@@ -73,13 +75,51 @@ def _header_end(header: bytes) -> int | None:
     return int(struct.unpack(">i", header[12:16])[0])
 
 
-def open_file(source: str | os.PathLike[str], **options: Any) -> Any:
-    """Open ``source`` with uproot, translating failures into afkit errors naming the file."""
+_OPEN_CACHE_SIZE = 8
+_open_files: OrderedDict[tuple[str, int, int], Any] = OrderedDict()
+_open_lock = threading.Lock()
+
+
+def open_file(source: str | os.PathLike[str], *, reuse: bool = True) -> Any:
+    """Open ``source`` with uproot, translating failures into afkit errors naming the file.
+
+    Chunks of one file are read one after another, and parsing a PHYSLITE tree's metadata
+    (~1000 branches) costs most of a second; so up to eight recently opened files stay open
+    per process and are reused while their size and modification time are unchanged.
+    """
     path = normalize_source(source)
+    key: tuple[str, int, int] | None = None
     if not is_remote(path):
         check_local_file(path)
+        stat = os.stat(path)
+        key = (path, stat.st_size, stat.st_mtime_ns)
+    else:
+        key = (path, -1, -1)
+    if reuse:
+        with _open_lock:
+            if key in _open_files:
+                _open_files.move_to_end(key)
+                return _open_files[key]
+    handle = _open_uncached(path)
+    if reuse:
+        with _open_lock:
+            _open_files[key] = handle
+            while len(_open_files) > _OPEN_CACHE_SIZE:
+                _, old = _open_files.popitem(last=False)
+                old.close()
+    return handle
+
+
+def clear_open_files() -> None:
+    """Close every file :func:`open_file` keeps open."""
+    with _open_lock:
+        while _open_files:
+            _open_files.popitem()[1].close()
+
+
+def _open_uncached(path: str) -> Any:
     try:
-        return uproot.open(path, **options)
+        return uproot.open(path)
     except FileNotFoundError as err:
         raise AfkitFileNotFoundError(f"cannot open: {err}", file=path) from err
     except (OSError, ValueError, uproot.deserialization.DeserializationError) as err:

@@ -1,0 +1,124 @@
+"""Shared fixtures: the real test files of ../shared/data and a loopback XRootD server."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+DATA = Path(os.environ.get("AFKIT_TEST_DATA", REPO.parent / "shared" / "data"))
+
+R21 = "DAOD_PHYSLITE_21.2.108.0.art.pool.root"
+R24 = "uproot-issue-951.root"
+NANO = "nanoAOD_2015_CMS_Open_Data_ttbar.root"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--run-gpu", action="store_true", default=False, help="run gpu-marked tests")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if config.getoption("--run-gpu"):
+        return
+    skip = pytest.mark.skip(reason="GPU tests are opt-in: pass --run-gpu on a CUDA machine")
+    for item in items:
+        if "gpu" in item.keywords:
+            item.add_marker(skip)
+
+
+def data_file(name: str) -> Path:
+    path = DATA / name
+    if not path.exists():
+        pytest.skip(f"test file {path} not found (set AFKIT_TEST_DATA to the data directory)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def r21() -> Path:
+    return data_file(R21)
+
+
+@pytest.fixture(scope="session")
+def r24() -> Path:
+    return data_file(R24)
+
+
+@pytest.fixture(scope="session")
+def nano() -> Path:
+    return data_file(NANO)
+
+
+@pytest.fixture(scope="session", params=[R21, R24])
+def physlite(request: pytest.FixtureRequest) -> Path:
+    return data_file(request.param)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _demote_to_nobody() -> None:  # runs in the child before exec
+    import pwd
+
+    nobody = pwd.getpwnam("nobody")
+    os.setgid(nobody.pw_gid)
+    os.setuid(nobody.pw_uid)
+
+
+@pytest.fixture(scope="session")
+def xrootd_server() -> Iterator[tuple[str, Path]]:
+    """A real XRootD server on 127.0.0.1 exporting a fresh directory: (URL prefix, directory)."""
+    binary = shutil.which("xrootd")
+    if binary is None:
+        pytest.skip("xrootd server not installed (apt-get install xrootd-server; .ci/run does)")
+    pytest.importorskip("fsspec_xrootd", reason="pip install 'afkit[xrootd]'")
+    root = Path(tempfile.mkdtemp(prefix="afkit-xrd-"))
+    export = root / "export"
+    export.mkdir()
+    port = _free_port()
+    config = root / "xrootd.cfg"
+    config.write_text(
+        f"all.export {export}\nxrd.port {port}\nall.adminpath {root}/admin\nall.pidpath {root}\n"
+    )
+    for path in (root, export):
+        path.chmod(0o777)
+    config.chmod(0o644)
+    demote = _demote_to_nobody if os.geteuid() == 0 else None  # xrootd refuses to run as root
+    log = root / "xrootd.log"
+    process = subprocess.Popen(
+        [binary, "-c", str(config), "-l", str(log)],
+        preexec_fn=demote,  # noqa: PLW1509
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.STDOUT,
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"xrootd exited with {process.returncode}: {log.read_text()[-2000:]}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                break
+        except OSError:
+            time.sleep(0.2)
+    else:
+        process.kill()
+        pytest.fail("xrootd did not start listening within 30 s")
+    try:
+        yield f"root://127.0.0.1:{port}/", export
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        shutil.rmtree(root, ignore_errors=True)
