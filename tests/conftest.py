@@ -97,7 +97,7 @@ def xrootd_server() -> Iterator[tuple[str, Path]]:
     log = root / "xrootd.log"
     process = subprocess.Popen(
         [binary, "-c", str(config), "-l", str(log)],
-        preexec_fn=demote,  # noqa: PLW1509
+        preexec_fn=demote,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.STDOUT,
     )

@@ -16,6 +16,7 @@ from afkit.events.events import Events
 from afkit.exceptions import (
     AfkitError,
     AfkitFileNotFoundError,
+    ArgumentTypeError,
     ConfigError,
     CorruptDataError,
     DecodeError,
@@ -38,6 +39,7 @@ __version__ = "0.1.0"
 __all__ = [
     "AfkitError",
     "AfkitFileNotFoundError",
+    "ArgumentTypeError",
     "ConfigError",
     "CorruptDataError",
     "DecodeError",

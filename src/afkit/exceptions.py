@@ -60,18 +60,19 @@ class MissingNameError(AfkitError, KeyError):
         where: str | None = None,
     ) -> None:
         self.kind = kind
-        self.name = name
+        self.missing = name
         choices = sorted(set(available))
         self.suggestions = difflib.get_close_matches(name, choices, n=5, cutoff=0.5)
         if not self.suggestions:
             lowered = name.lower()
             self.suggestions = [c for c in choices if lowered in c.lower()][:5]
         location = f" in {where}" if where else ""
-        hint = (
-            f"; did you mean {', '.join(repr(s) for s in self.suggestions)}?"
-            if self.suggestions
-            else f"; {len(choices)} available"
-        )
+        if self.suggestions:
+            hint = f"; did you mean {', '.join(repr(s) for s in self.suggestions)}?"
+        elif 0 < len(choices) <= 10:
+            hint = f"; available: {', '.join(repr(c) for c in choices)}"
+        else:
+            hint = f"; {len(choices)} available"
         super().__init__(f"no {kind} {name!r}{location}{hint}", file=file)
 
 
@@ -97,6 +98,10 @@ class UnknownEncodingError(DecodeError):
 
 class ConfigError(AfkitError, ValueError):
     """An option or argument has an invalid value."""
+
+
+class ArgumentTypeError(AfkitError, TypeError):
+    """An argument has the wrong type (a number where a path is expected, ...)."""
 
 
 class MissingDependencyError(AfkitError, ImportError):

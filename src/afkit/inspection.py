@@ -89,14 +89,23 @@ def inspect(
             index = resolver.index()
             link_rows.append(
                 LinkSummary(
-                    f.name, _ENCODING[f.kind], tuple(resolver.candidates),
-                    tuple(resolver.referenced), len(index), int(np.count_nonzero(index < 0)),
+                    f.name,
+                    _ENCODING[f.kind],
+                    tuple(resolver.candidates),
+                    tuple(resolver.referenced),
+                    len(index),
+                    int(np.count_nonzero(index < 0)),
                 )
             )
         out.append(
             CollectionSummary(
-                name if name != TOP_LEVEL else "(event level)", spec.container, spec.cpp_class,
-                spec.single, len(spec.fields), objects, tuple(link_rows),
+                name if name != TOP_LEVEL else "(event level)",
+                spec.container,
+                spec.cpp_class,
+                spec.single,
+                len(spec.fields),
+                objects,
+                tuple(link_rows),
             )
         )
     return FileSummary(

@@ -22,12 +22,46 @@ Units = Literal["GeV", "MeV"]
 MEV_PER_GEV = 1000.0
 
 ENERGY_NAMES = frozenset(
-    {"pt", "m", "e", "et", "px", "py", "pz", "mass", "energy", "mpx", "mpy", "sumet",
-     "calpx", "calpy", "calpz", "cale", "calsumpt", "trkpx", "trkpy", "trkpz", "trke",
-     "trksumpt", "jettrkpx", "jettrkpy", "jettrkpz", "jettrke", "jettrksumpt",
-     "energypersampling", "ptdetectoraxis", "ptjetseed", "pttauenergyscale",
-     "mtauenergyscale", "ptfinalcalib", "mfinalcalib", "ptintermediateaxis",
-     "mintermediateaxis", "ptcombined", "mcombined"}
+    {
+        "pt",
+        "m",
+        "e",
+        "et",
+        "px",
+        "py",
+        "pz",
+        "mass",
+        "energy",
+        "mpx",
+        "mpy",
+        "sumet",
+        "calpx",
+        "calpy",
+        "calpz",
+        "cale",
+        "calsumpt",
+        "trkpx",
+        "trkpy",
+        "trkpz",
+        "trke",
+        "trksumpt",
+        "jettrkpx",
+        "jettrkpy",
+        "jettrkpz",
+        "jettrke",
+        "jettrksumpt",
+        "energypersampling",
+        "ptdetectoraxis",
+        "ptjetseed",
+        "pttauenergyscale",
+        "mtauenergyscale",
+        "ptfinalcalib",
+        "mfinalcalib",
+        "ptintermediateaxis",
+        "mintermediateaxis",
+        "ptcombined",
+        "mcombined",
+    }
 )
 ENERGY_PREFIXES = ("ptcone", "ptvarcone", "topoetcone", "etcone", "neflowisol", "sumpt")
 ENERGY_SUFFIXES = ("_pt", "_m", "_e", "_et", "_px", "_py", "_pz", "_mass", "_sumet")

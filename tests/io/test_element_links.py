@@ -53,9 +53,7 @@ def _entry_bytes(path: Path, branch: str, entry: int) -> bytes:
 def _event_format(path: Path) -> list[streamers.EventFormatEntry]:
     meta = uproot.open(path)["MetaData"]
     name = next(n for n in meta.keys(recursive=False) if n.startswith("EventFormat"))
-    return streamers.decode_event_format(
-        bytes(np.asarray(meta[name].array(RAW, entry_stop=1)[0]))
-    )
+    return streamers.decode_event_format(bytes(np.asarray(meta[name].array(RAW, entry_stop=1)[0])))
 
 
 def test_event_format_keys_equal_computed_keys(physlite: Path) -> None:
@@ -74,11 +72,12 @@ def test_encoding3_hard_scatter_vertex_link(r24: Path) -> None:
     raw = _entry_bytes(r24, "EventInfoAuxDyn.hardScatterVertexLink", 0)
     # hand-decoded: byte count 14 | version 0 | checksum | key | index
     assert raw.hex() == "4000000e0000feb3df9e37d1459700000000"
-    assert VERTEX_KEY == storegate_key("PrimaryVertices", CONTAINER_CLIDS["xAOD::Vertex"])
+    assert storegate_key("PrimaryVertices", CONTAINER_CLIDS["xAOD::Vertex"]) == VERTEX_KEY
 
     events = afkit.read(r24)
     link = events.EventInfo.hardScatterVertexLink
-    assert link.m_persKey[0] == VERTEX_KEY and link.m_persIndex[0] == 0
+    assert link.m_persKey[0] == VERTEX_KEY
+    assert link.m_persIndex[0] == 0
     # every entry, against an independent struct decode of its 18 bytes
     for entry, data in enumerate(_all_entry_bytes(r24, "EventInfoAuxDyn.hardScatterVertexLink")):
         bc, version, _, key, index = struct.unpack(">IHIII", data)
@@ -99,7 +98,7 @@ def test_encoding4_member_wise_met_jet_link(r24: Path) -> None:
     assert ak.to_list(links.m_persIndex[0]) == [*range(9), 0xFFFFFFFF]
     assert ak.to_list(links.m_persKey[1]) == [JET_KEY] * 7 + [0]
     assert ak.to_list(links.m_persIndex[1]) == [*range(7), 0xFFFFFFFF]
-    assert JET_KEY == storegate_key("AnalysisJets", CONTAINER_CLIDS["xAOD::Jet"])
+    assert storegate_key("AnalysisJets", CONTAINER_CLIDS["xAOD::Jet"]) == JET_KEY
     # uproot cannot read this encoding: afkit must not depend on it
     with pytest.raises(ValueError, match="wrong number of bytes"):
         uproot.open(r24)["CollectionTree"]["METAssoc_AnalysisMETAux.jetLink"].array()
@@ -108,7 +107,7 @@ def test_encoding4_member_wise_met_jet_link(r24: Path) -> None:
     for e in range(len(events)):
         expected = [
             jets[e][i] if k == JET_KEY and i < len(jets[e]) else None
-            for k, i in zip(links.m_persKey[e], links.m_persIndex[e])
+            for k, i in zip(links.m_persKey[e], links.m_persIndex[e], strict=True)
         ]
         assert ak.to_list(events.METAssociations.jet.pt[e]) == expected
 
@@ -143,7 +142,7 @@ def _plain_resolution(keys, indices, targets):  # type: ignore[no-untyped-def]
     out = []
     for e in range(len(keys)):
         row = []
-        for k, i in zip(keys[e], indices[e]):
+        for k, i in zip(keys[e], indices[e], strict=True):
             values = targets.get(int(k))
             row.append(values[e][i] if values is not None and i < len(values[e]) else None)
         out.append(row)
@@ -167,8 +166,11 @@ def test_jets_resolve_to_their_btagging(physlite: Path) -> None:
 def test_truth_parents_and_children_resolve_across_containers(r24: Path) -> None:
     events = afkit.read(r24)
     schema = events.source.schema
-    truth = {s.container: name for name, s in schema.collections.items()
-             if s.element_class == "xAOD::TruthParticle"}
+    truth = {
+        s.container: name
+        for name, s in schema.collections.items()
+        if s.element_class == "xAOD::TruthParticle"
+    }
     by_key = {e.key: truth[e.branch] for e in _event_format(r24) if e.branch in truth}
     targets = {k: ak.to_list(events[name].pdgId) for k, name in by_key.items()}
     for collection in ("TruthTop", "TruthBoson", "TruthBottom", "TruthElectrons"):
@@ -179,9 +181,9 @@ def test_truth_parents_and_children_resolve_across_containers(r24: Path) -> None
                 [
                     [
                         targets[k][e][i] if k in targets and i < len(targets[k][e]) else None
-                        for k, i in zip(obj_keys, obj_indices)
+                        for k, i in zip(obj_keys, obj_indices, strict=True)
                     ]
-                    for obj_keys, obj_indices in zip(keys[e], indices[e])
+                    for obj_keys, obj_indices in zip(keys[e], indices[e], strict=True)
                 ]
                 for e in range(len(events))
             ]

@@ -19,7 +19,11 @@ import afkit
 
 @pytest.fixture(scope="module")
 def opened(physlite: Path) -> tuple[afkit.Events, afkit.Events, object]:
-    return afkit.read(physlite, units="MeV"), afkit.read(physlite), uproot.open(physlite)["CollectionTree"]
+    return (
+        afkit.read(physlite, units="MeV"),
+        afkit.read(physlite),
+        uproot.open(physlite)["CollectionTree"],
+    )
 
 
 def _fields(events: afkit.Events, kinds: set[str]):  # type: ignore[no-untyped-def]
@@ -111,8 +115,11 @@ def test_units_argument_is_validated(physlite: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    ("name", "totals"), [("DAOD_PHYSLITE_21.2.108.0.art.pool.root", (13, 21, 372)),
-                         ("uproot-issue-951.root", (27, 19, 455))]
+    ("name", "totals"),
+    [
+        ("DAOD_PHYSLITE_21.2.108.0.art.pool.root", (13, 21, 372)),
+        ("uproot-issue-951.root", (27, 19, 455)),
+    ],
 )
 def test_object_totals_match_the_format_note(name: str, totals: tuple[int, int, int]) -> None:
     from tests.conftest import data_file
@@ -158,13 +165,18 @@ def test_four_vectors_follow_vector(opened) -> None:  # type: ignore[no-untyped-
 
 def test_truth_collections_read_without_error(opened) -> None:  # type: ignore[no-untyped-def]
     _, gev, _ = opened
-    truth = [c for c, s in gev.source.schema.collections.items()
-             if s.element_class == "xAOD::TruthParticle"]
+    truth = [
+        c
+        for c, s in gev.source.schema.collections.items()
+        if s.element_class == "xAOD::TruthParticle"
+    ]
     assert len(truth) >= 6
     for name in truth:
         collection = gev[name]
         for field in collection.fields:
-            ak.materialize(collection[field]) if hasattr(ak, "materialize") else ak.to_list(collection[field])
+            ak.materialize(collection[field]) if hasattr(ak, "materialize") else ak.to_list(
+                collection[field]
+            )
         if {"px", "py", "pz", "m", "e"} <= set(collection.fields):
             # both m and e are stored: vector must use m (not complain about two temporal fields)
             assert ak.array_equal(collection.mass, collection["m"])

@@ -23,7 +23,12 @@ def main() -> None:
 @click.option("--links/--no-links", default=True, help="Follow every link field (reads them).")
 @click.option("--fields", "show_fields", is_flag=True, help="List every field of every collection.")
 def inspect_command(
-    file: str, tree: str | None, entry_stop: int | None, counts: bool, links: bool, show_fields: bool
+    file: str,
+    tree: str | None,
+    entry_stop: int | None,
+    counts: bool,
+    links: bool,
+    show_fields: bool,
 ) -> None:
     """Show collections, counts, link targets and undecodable branches of FILE."""
     from afkit.cli.render import render_summary

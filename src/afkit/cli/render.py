@@ -29,8 +29,13 @@ def render_summary(summary: FileSummary, *, show_fields: bool = False) -> None:
     for c in summary.collections:
         for link in c.links:
             targets = ", ".join(link.referenced) or "(none present)"
-            links.add_row(f"{c.name}.{link.field}", link.encoding, targets, str(link.links),
-                          str(link.unresolved))
+            links.add_row(
+                f"{c.name}.{link.field}",
+                link.encoding,
+                targets,
+                str(link.links),
+                str(link.unresolved),
+            )
     if links.row_count:
         console.print(links)
 

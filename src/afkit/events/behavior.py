@@ -57,14 +57,14 @@ class _CheckedFields:
     """Mixin: unknown field names raise MissingBranchError; afkit errors are not re-wrapped."""
 
     def __getitem__(self, where: Any) -> Any:
-        if isinstance(where, str) and where not in self.fields:  # type: ignore[attr-defined]
+        if isinstance(where, str) and where not in self.fields:
             missing_field(self, where)
         return super().__getitem__(where)  # type: ignore[misc]
 
     def __getattr__(self, where: str) -> Any:
         if where.startswith("_"):
             return super().__getattr__(where)  # type: ignore[misc]
-        if where not in self.fields:  # type: ignore[attr-defined]
+        if where not in self.fields:
             missing_field(self, where)
         try:
             return super().__getattr__(where)  # type: ignore[misc]
@@ -102,11 +102,11 @@ class _ExplicitCoordinates:
         return vak.TemporalAwkwardT(self["e"])  # type: ignore[index]
 
 
-class MomentumArray(_CheckedFields, _ExplicitCoordinates, vak.MomentumArray4D):  # type: ignore[misc]
+class MomentumArray(_CheckedFields, _ExplicitCoordinates, vak.MomentumArray4D):
     """Array of PHYSLITE/NanoAOD objects with four-momentum behaviour."""
 
 
-class MomentumRecord(_ExplicitCoordinates, vak.MomentumRecord4D):  # type: ignore[misc]
+class MomentumRecord(_ExplicitCoordinates, vak.MomentumRecord4D):
     """One object with four-momentum behaviour."""
 
 
@@ -133,7 +133,7 @@ def _copied(from_name: str, to_name: str, source: dict[Any, Any]) -> dict[Any, A
             positions = [i for i, k in enumerate(key) if k == from_name]
             for choice in itertools.product((from_name, to_name), repeat=len(positions)):
                 new = list(key)
-                for pos, name in zip(positions, choice):
+                for pos, name in zip(positions, choice, strict=True):
                     new[pos] = name
                 out[tuple(new)] = value
     return out

@@ -76,7 +76,8 @@ class LinkResolver:
         if spec.kind == "link_single":
             event = np.arange(n_events, dtype=np.int64)
         elif spec.kind == "link_nested":
-            assert links.offsets is not None and links.inner_offsets is not None
+            assert links.offsets is not None
+            assert links.inner_offsets is not None
             event = event_of_each(links.offsets)[event_of_each(links.inner_offsets)]
         else:
             assert links.offsets is not None

@@ -124,8 +124,12 @@ class ModelBuilder:
                 self.buffers[f"{key}/c-data"] = (lambda n: lambda: src.event_list(c, n)[1])(f.name)
                 fields.append(f.name)
                 contents.append(
-                    {"class": "ListOffsetArray", "offsets": "i64", "form_key": key,
-                     "content": _numpy(f"{key}/c", self._dtype(f))}
+                    {
+                        "class": "ListOffsetArray",
+                        "offsets": "i64",
+                        "form_key": key,
+                        "content": _numpy(f"{key}/c", self._dtype(f)),
+                    }
                 )
             elif f.kind == "link_single":
                 for name, form in self._link_fields(spec, f, nested=False):
@@ -149,8 +153,12 @@ class ModelBuilder:
         if f.kind == "nested":
             self.buffers[f"{key}-offsets"] = lambda: src.nested(c, f.name)[0]
             self.buffers[f"{key}/c-data"] = lambda: src.nested(c, f.name)[1]
-            form = {"class": "ListOffsetArray", "offsets": "i64", "form_key": key,
-                    "content": _numpy(f"{key}/c", self._dtype(f))}
+            form = {
+                "class": "ListOffsetArray",
+                "offsets": "i64",
+                "form_key": key,
+                "content": _numpy(f"{key}/c", self._dtype(f)),
+            }
             return [(f.name, form)]
         if f.kind in ("link", "link_vector"):
             return self._link_fields(spec, f, nested=False)
@@ -167,19 +175,34 @@ class ModelBuilder:
         raw: FormDict = {
             "class": "RecordArray",
             "fields": ["m_persKey", "m_persIndex"],
-            "contents": [_numpy(f"{key}/key", np.dtype(np.uint32)),
-                         _numpy(f"{key}/index", np.dtype(np.uint32))],
+            "contents": [
+                _numpy(f"{key}/key", np.dtype(np.uint32)),
+                _numpy(f"{key}/index", np.dtype(np.uint32)),
+            ],
         }
         out: list[tuple[str, FormDict]] = []
         resolved = self._resolved(spec, f)
         if nested:
             self.buffers[f"{key}-offsets"] = lambda: src.links(c, f.name).inner_offsets
-            out.append((f.name, {"class": "ListOffsetArray", "offsets": "i64", "form_key": key,
-                                 "content": raw}))
+            out.append(
+                (
+                    f.name,
+                    {"class": "ListOffsetArray", "offsets": "i64", "form_key": key, "content": raw},
+                )
+            )
             if resolved is not None:
                 self.buffers[f"{key}@list-offsets"] = lambda: src.links(c, f.name).inner_offsets
-                out.append((resolved[0], {"class": "ListOffsetArray", "offsets": "i64",
-                                          "form_key": f"{key}@list", "content": resolved[1]}))
+                out.append(
+                    (
+                        resolved[0],
+                        {
+                            "class": "ListOffsetArray",
+                            "offsets": "i64",
+                            "form_key": f"{key}@list",
+                            "content": resolved[1],
+                        },
+                    )
+                )
         else:
             out.append((f.name, raw))
             if resolved is not None:

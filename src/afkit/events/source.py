@@ -143,7 +143,7 @@ class EventSource:
             have = np.diff(field_offsets)
             want = np.diff(offsets)
             if np.all((have == want) | (have == 0)):
-                return have == want
+                return np.asarray(have == want, dtype=bool)
             bad = int(np.flatnonzero((have != want) & (have != 0))[0])
         else:
             bad = 0
@@ -204,7 +204,9 @@ class EventSource:
         out[_object_mask(offsets, present)] = content
         return out
 
-    def _nested_raw(self, spec: FieldSpec) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[Any]]:
+    def _nested_raw(
+        self, spec: FieldSpec
+    ) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[Any]]:
         def make() -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[Any]]:
             data, offsets = self.reader.raw(spec.branch)
             assert spec.dtype is not None
@@ -230,7 +232,9 @@ class EventSource:
                 off_k, keys = self.reader.jagged(spec.branch + ".m_persKey")
                 off_i, idx = self.reader.jagged(spec.branch + ".m_persIndex")
                 if not np.array_equal(off_k, off_i):
-                    raise DecodeError(f"key and index counts differ in {spec.branch!r}", file=self.file)
+                    raise DecodeError(
+                        f"key and index counts differ in {spec.branch!r}", file=self.file
+                    )
                 return streamers.LinkArrays(keys.astype(np.uint32), idx.astype(np.uint32), off_k)
             data, offsets = self.reader.raw(spec.branch)
             if spec.kind == "link_single":
@@ -271,7 +275,6 @@ class EventSource:
         if key not in self._resolvers:
             self._resolvers[key] = linking.LinkResolver(self, collection, name)
         return self._resolvers[key]
-
 
 
 def _object_mask(offsets: NDArray[np.int64], present: NDArray[np.bool_]) -> NDArray[np.bool_]:

@@ -8,7 +8,14 @@ from typing import Any, Literal
 from afkit.events.events import Events
 from afkit.events.model import ModelBuilder
 from afkit.events.source import EventSource
-from afkit.exceptions import ConfigError, DecodeError, MissingTreeError
+from afkit.exceptions import (
+    ArgumentTypeError,
+    ConfigError,
+    DecodeError,
+    FileFormatError,
+    MissingTreeError,
+    UnknownEncodingError,
+)
 from afkit.io.filespec import normalize_source, open_file
 from afkit.io.nanoaod import build_nanoaod_schema
 from afkit.io.physlite import streamers
@@ -46,6 +53,8 @@ def read(
     Raises:
         afkit.AfkitError: a subclass naming the file for every kind of bad input.
     """
+    if not isinstance(source, (str, os.PathLike)):
+        raise ArgumentTypeError(f"source must be a path or URL string, not {type(source).__name__}")
     unit = check_units(units)
     if format not in ("auto", "physlite", "nanoaod"):
         raise ConfigError(f"format must be 'auto', 'physlite' or 'nanoaod', not {format!r}")
@@ -58,30 +67,49 @@ def read(
     if kind == "physlite":
         schema = _cached_schema(ttree, build_schema)
         source_obj = EventSource(
-            reader, schema, units=unit, scale_energies=True,
+            reader,
+            schema,
+            units=unit,
+            scale_energies=True,
             event_format=_event_format_loader(handle, path),
         )
     else:
         schema, counters = _cached_schema(ttree, build_nanoaod_schema)
-        source_obj = EventSource(reader, schema, units=unit, scale_energies=False, counts_from=counters)
+        source_obj = EventSource(
+            reader, schema, units=unit, scale_energies=False, counts_from=counters
+        )
     events: Events = ModelBuilder(source_obj).build()
     return events
 
 
 def _tree(handle: Any, path: str, name: str | None) -> Any:
-    trees = [k.split(";")[0] for k, v in handle.classnames().items() if v == "TTree"]
-    wanted = [name] if name else [t for t in DEFAULT_TREES if t in trees]
-    if not wanted or wanted[0] not in trees:
-        raise MissingTreeError("tree", name or " or ".join(DEFAULT_TREES), trees, file=path)
-    return handle[wanted[0]]
+    classes = {k.split(";")[0]: v for k, v in handle.classnames().items()}
+    trees = [k for k, v in classes.items() if v == "TTree"]
+    rntuples = [k for k, v in classes.items() if v == "ROOT::RNTuple"]
+    candidates = [name] if name else [t for t in DEFAULT_TREES if t in trees or t in rntuples]
+    if not candidates or candidates[0] not in trees:
+        if candidates and candidates[0] in rntuples:
+            raise UnknownEncodingError(
+                f"{candidates[0]!r} is an RNTuple; afkit reads TTree-based PHYSLITE and NanoAOD",
+                file=path,
+            )
+        raise MissingTreeError(
+            "tree", name or " or ".join(DEFAULT_TREES), trees + rntuples, file=path
+        )
+    try:
+        return handle[candidates[0]]
+    except Exception as err:
+        raise FileFormatError(
+            f"cannot read tree {candidates[0]!r}: {type(err).__name__}: {err}", file=path
+        ) from err
 
 
 def _entry_range(
     num_entries: int, start: int | None, stop: int | None, path: str
 ) -> tuple[int, int]:
     for label, value in (("entry_start", start), ("entry_stop", stop)):
-        if value is not None and not isinstance(value, int):
-            raise ConfigError(f"{label} must be an int or None, not {type(value).__name__}")
+        if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
+            raise ArgumentTypeError(f"{label} must be an int or None, not {type(value).__name__}")
     s, e, _ = slice(start, stop).indices(num_entries)
     if start is not None and start > num_entries:
         raise ConfigError(f"entry_start={start} is past the last entry ({num_entries})", file=path)
@@ -112,7 +140,14 @@ def _event_format_loader(handle: Any, path: str) -> Any:
         if loaded:
             return cache
         loaded = True
-        meta = next((k for k, v in handle.classnames().items() if v == "TTree" and k.startswith("MetaData;")), None)
+        meta = next(
+            (
+                k
+                for k, v in handle.classnames().items()
+                if v == "TTree" and k.startswith("MetaData;")
+            ),
+            None,
+        )
         if meta is None:
             return cache  # files rewritten by plain ROOT have no MetaData: keys are computed
         metatree = handle[meta]

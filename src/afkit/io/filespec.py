@@ -123,4 +123,6 @@ def _open_uncached(path: str) -> Any:
     except FileNotFoundError as err:
         raise AfkitFileNotFoundError(f"cannot open: {err}", file=path) from err
     except (OSError, ValueError, uproot.deserialization.DeserializationError) as err:
-        raise FileFormatError(f"cannot open as ROOT: {type(err).__name__}: {err}", file=path) from err
+        raise FileFormatError(
+            f"cannot open as ROOT: {type(err).__name__}: {err}", file=path
+        ) from err

@@ -37,7 +37,9 @@ def build_nanoaod_schema(tree: Any) -> tuple[Schema, dict[str, str]]:
     names = [b.name for b in tree.branches]
     typenames = {b.name: b.typename for b in tree.branches}
     counters = {
-        n[1:]: n for n in names if n.startswith("n") and any(m.startswith(n[1:] + "_") for m in names)
+        n[1:]: n
+        for n in names
+        if n.startswith("n") and any(m.startswith(n[1:] + "_") for m in names)
     }
     collections: dict[str, CollectionSpec] = {}
     undecodable: list[Undecodable] = []
@@ -47,20 +49,32 @@ def build_nanoaod_schema(tree: Any) -> tuple[Schema, dict[str, str]]:
             continue
         dtype = _dtype(typenames[name])
         if dtype is None:
-            undecodable.append(Undecodable(name, typenames[name], "not a number or array of numbers"))
+            undecodable.append(
+                Undecodable(name, typenames[name], "not a number or array of numbers")
+            )
             continue
         jagged = normalize_type(typenames[name]).endswith("[]")
         prefix, sep, rest = name.partition("_")
         if sep and prefix in counters and jagged:
-            groups.setdefault(prefix, {})[rest] = FieldSpec(rest, "list", name, typenames[name], dtype)
+            groups.setdefault(prefix, {})[rest] = FieldSpec(
+                rest, "list", name, typenames[name], dtype
+            )
         elif jagged and "n" + name in names:  # LHEPdfWeight[nLHEPdfWeight]: a list per event
-            groups.setdefault(TOP_LEVEL, {})[name] = FieldSpec(name, "list", name, typenames[name], dtype)
+            groups.setdefault(TOP_LEVEL, {})[name] = FieldSpec(
+                name, "list", name, typenames[name], dtype
+            )
         elif jagged:
-            undecodable.append(Undecodable(name, typenames[name], "array branch without an nX counter"))
+            undecodable.append(
+                Undecodable(name, typenames[name], "array branch without an nX counter")
+            )
         elif sep and prefix and rest:
-            groups.setdefault("#" + prefix, {})[rest] = FieldSpec(rest, "scalar", name, typenames[name], dtype)
+            groups.setdefault("#" + prefix, {})[rest] = FieldSpec(
+                rest, "scalar", name, typenames[name], dtype
+            )
         else:
-            groups.setdefault(TOP_LEVEL, {})[name] = FieldSpec(name, "scalar", name, typenames[name], dtype)
+            groups.setdefault(TOP_LEVEL, {})[name] = FieldSpec(
+                name, "scalar", name, typenames[name], dtype
+            )
     for key, fields in sorted(groups.items()):
         single = key.startswith("#") or key == TOP_LEVEL
         name = key.lstrip("#")

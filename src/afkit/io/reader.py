@@ -24,7 +24,6 @@ from afkit.io.physlite.streamers import decode_vector
 _RAW = uproot.AsJagged(uproot.AsDtype("u1"), header_bytes=0)
 
 
-
 class BranchReader:
     """Read branches of one TTree over ``[entry_start, entry_stop)``, with a cache."""
 
@@ -84,7 +83,7 @@ class BranchReader:
             )
         except MissingBranchError:
             raise
-        except Exception as err:  # noqa: BLE001 - any failure below here is a damaged basket
+        except Exception as err:
             # (decompressors raise their own types; a corrupt key header can even ask
             # numpy for tens of GiB): report it as corrupt data naming file and branch
             raise CorruptDataError(
@@ -145,7 +144,8 @@ def _vector_dtype(branch: Any) -> np.dtype[Any] | None:
         and interpretation.header_bytes == 10
         and isinstance(interpretation.content, uproot.AsDtype)
     ):
-        return np.dtype(interpretation.content.from_dtype)
+        dtype: np.dtype[Any] = np.dtype(interpretation.content.from_dtype)
+        return dtype
     return None
 
 
@@ -155,9 +155,7 @@ def _native(data: NDArray[Any]) -> NDArray[Any]:
     return data
 
 
-def _list_buffers(
-    layout: Any, name: str, file: str
-) -> tuple[NDArray[np.int64], NDArray[Any]]:
+def _list_buffers(layout: Any, name: str, file: str) -> tuple[NDArray[np.int64], NDArray[Any]]:
     if isinstance(layout, ak.contents.ListArray):
         layout = layout.to_ListOffsetArray64(True)
     if not isinstance(layout, ak.contents.ListOffsetArray) or not isinstance(

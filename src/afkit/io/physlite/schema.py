@@ -32,16 +32,42 @@ FieldKind = Literal[
 ]
 
 PRIMITIVES: dict[str, str] = {
-    "float": "f4", "double": "f8", "bool": "?", "Bool_t": "?",
-    "char": "i1", "int8_t": "i1", "Char_t": "i1", "signedchar": "i1",
-    "unsignedchar": "u1", "uint8_t": "u1", "UChar_t": "u1",
-    "short": "i2", "int16_t": "i2", "Short_t": "i2",
-    "unsignedshort": "u2", "uint16_t": "u2", "UShort_t": "u2",
-    "int": "i4", "int32_t": "i4", "Int_t": "i4",
-    "unsignedint": "u4", "uint32_t": "u4", "UInt_t": "u4", "unsigned": "u4",
-    "long": "i8", "longlong": "i8", "int64_t": "i8", "Long64_t": "i8", "Long_t": "i8",
-    "unsignedlong": "u8", "unsignedlonglong": "u8", "uint64_t": "u8", "ULong64_t": "u8",
-    "ULong_t": "u8", "Float_t": "f4", "Double_t": "f8",
+    "float": "f4",
+    "double": "f8",
+    "bool": "?",
+    "Bool_t": "?",
+    "char": "i1",
+    "int8_t": "i1",
+    "Char_t": "i1",
+    "signedchar": "i1",
+    "unsignedchar": "u1",
+    "uint8_t": "u1",
+    "UChar_t": "u1",
+    "short": "i2",
+    "int16_t": "i2",
+    "Short_t": "i2",
+    "unsignedshort": "u2",
+    "uint16_t": "u2",
+    "UShort_t": "u2",
+    "int": "i4",
+    "int32_t": "i4",
+    "Int_t": "i4",
+    "unsignedint": "u4",
+    "uint32_t": "u4",
+    "UInt_t": "u4",
+    "unsigned": "u4",
+    "long": "i8",
+    "longlong": "i8",
+    "int64_t": "i8",
+    "Long64_t": "i8",
+    "Long_t": "i8",
+    "unsignedlong": "u8",
+    "unsignedlonglong": "u8",
+    "uint64_t": "u8",
+    "ULong64_t": "u8",
+    "ULong_t": "u8",
+    "Float_t": "f4",
+    "Double_t": "f8",
 }
 
 #: Friendly names for the standard containers; every other container keeps its own name.
@@ -60,9 +86,18 @@ COLLECTION_ALIASES: dict[str, str] = {
 
 #: Classes whose records carry (pt, eta, phi, m) and get four-vector behaviour.
 MOMENTUM_CLASSES = frozenset(
-    {"xAOD::Electron", "xAOD::Muon", "xAOD::Jet", "xAOD::Photon", "xAOD::TauJet",
-     "xAOD::TruthParticle", "xAOD::TrackParticle", "xAOD::CaloCluster", "xAOD::Egamma",
-     "xAOD::Particle"}
+    {
+        "xAOD::Electron",
+        "xAOD::Muon",
+        "xAOD::Jet",
+        "xAOD::Photon",
+        "xAOD::TauJet",
+        "xAOD::TruthParticle",
+        "xAOD::TrackParticle",
+        "xAOD::CaloCluster",
+        "xAOD::Egamma",
+        "xAOD::Particle",
+    }
 )
 
 _LINK_RE = re.compile(r"^ElementLink<(.*)>$")
@@ -119,8 +154,26 @@ class CollectionSpec:
 
 
 #: Variables every object of their container carries, in order of preference.
-ANCHOR_FIELDS = ("pt", "px", "eta", "phi", "m", "e", "pdgId", "barcode", "status", "z", "x",
-                 "mpx", "sumet", "charge", "theta", "qOverP", "d0", "z0")
+ANCHOR_FIELDS = (
+    "pt",
+    "px",
+    "eta",
+    "phi",
+    "m",
+    "e",
+    "pdgId",
+    "barcode",
+    "status",
+    "z",
+    "x",
+    "mpx",
+    "sumet",
+    "charge",
+    "theta",
+    "qOverP",
+    "d0",
+    "z0",
+)
 
 
 @dataclass(frozen=True)
@@ -210,7 +263,7 @@ def build_schema(tree: Any) -> Schema:
         if "Aux" not in name and "." not in name:
             interfaces[name] = branch.typename
             continue
-        if name.endswith("Aux.") or name.endswith("AuxDyn."):
+        if name.endswith(("Aux.", "AuxDyn.")):
             _collect_static(tree.file, branch, static_fields, undecodable)
             continue
         match = _AUX_SPLIT.match(name)
@@ -263,8 +316,8 @@ def build_schema(tree: Any) -> Schema:
         )
         by_container[container] = name
 
-    for spec in collections.values():
-        _check_field_levels(spec, undecodable)
+    for collection in collections.values():
+        _check_field_levels(collection, undecodable)
     return Schema(collections, undecodable, by_container)
 
 
@@ -283,7 +336,7 @@ def _collect_static(
         return
     for sub in subbranches:
         member = sub.name.split(".", 1)[1] if "." in sub.name else sub.name
-        if member.startswith("xAOD::") or member.startswith("SG::"):
+        if member.startswith(("xAOD::", "SG::")):
             continue  # base-class placeholders with no data
         spec = _field_spec(member, sub.name, sub, undecodable)
         if spec is not None:
@@ -311,7 +364,9 @@ def _collect_unsplit(
     try:
         plan = object_plan(file, branch.typename)
     except UnknownEncodingError as err:
-        undecodable.append(Undecodable(branch.name, branch.typename, f"unsplit static store: {err}"))
+        undecodable.append(
+            Undecodable(branch.name, branch.typename, f"unsplit static store: {err}")
+        )
         return
     fields = static_fields.setdefault(container, {})
     for member, dtype in plan.members:

@@ -32,8 +32,20 @@ OP_STRING = 3  # 1-byte length, or 255 and a 4-byte length
 
 #: TStreamerBasicType fType -> numpy dtype code (big-endian on disk)
 BASIC_TYPES: dict[int, str] = {
-    1: "i1", 2: "i2", 3: "i4", 4: "i8", 5: "f4", 8: "f8", 9: "f4",
-    11: "u1", 12: "u2", 13: "u4", 14: "u8", 16: "i8", 17: "u8", 18: "?",
+    1: "i1",
+    2: "i2",
+    3: "i4",
+    4: "i8",
+    5: "f4",
+    8: "f8",
+    9: "f4",
+    11: "u1",
+    12: "u2",
+    13: "u4",
+    14: "u8",
+    16: "i8",
+    17: "u8",
+    18: "?",
 }
 
 
@@ -54,8 +66,11 @@ def object_plan(file: Any, class_name: str) -> ObjectPlan:
 
 
 def _plan_class(
-    file: Any, class_name: str, ops: list[tuple[int, int, int]],
-    members: list[tuple[str, np.dtype[Any]]], depth: int,
+    file: Any,
+    class_name: str,
+    ops: list[tuple[int, int, int]],
+    members: list[tuple[str, np.dtype[Any]]],
+    depth: int,
 ) -> None:
     if depth > 32:
         raise UnknownEncodingError(f"class hierarchy of {class_name} is too deep")
@@ -78,15 +93,19 @@ def _plan_class(
             members.append((element.name, dtype))
         elif kind in ("Model_TStreamerSTLstring", "Model_TStreamerString"):
             ops.append((OP_STRING, 0, 0))
-        elif kind in ("Model_TStreamerSTL", "Model_TStreamerObject", "Model_TStreamerObjectAny",
-                      "Model_TStreamerObjectPointer"):
+        elif kind in (
+            "Model_TStreamerSTL",
+            "Model_TStreamerObject",
+            "Model_TStreamerObjectAny",
+            "Model_TStreamerObjectPointer",
+        ):
             ops.append((OP_SKIP_BC, 0, 0))
         else:
             raise UnknownEncodingError(f"{class_name}.{element.name}: streamer element {kind}")
 
 
 @numba.njit(cache=True, nogil=True)
-def _run_plan(data, offsets, ops, out):  # type: ignore[no-untyped-def]
+def _run_plan(data, offsets, ops, out):
     for entry in range(len(offsets) - 1):
         pos = offsets[entry]
         end = offsets[entry + 1]

@@ -84,7 +84,7 @@ def storegate_key(name: str, clid: int) -> int:
 
 
 def element_class(cpp_class: str) -> str | None:
-    """``DataVector<xAOD::Jet_v1>`` / ``xAOD::JetContainer_v1`` -> ``xAOD::Jet`` (None if unknown)."""
+    """``DataVector<xAOD::Jet_v1>`` or ``xAOD::JetContainer_v1`` -> ``xAOD::Jet``; else None."""
     text = cpp_class.strip()
     if "Aux" in text:  # aux stores (JetAuxContainer_v1, AuxInfoBase) are not element classes
         return None

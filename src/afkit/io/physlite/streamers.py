@@ -28,7 +28,7 @@ import numba
 import numpy as np
 from numpy.typing import NDArray
 
-from afkit.exceptions import DecodeError
+from afkit.exceptions import DecodeError, UnknownEncodingError
 
 _BC_FLAG = 0x40000000
 INVALID_INDEX = 0xFFFFFFFF
@@ -62,7 +62,7 @@ def _u16(buf: NDArray[np.uint8], pos: int) -> int:
 
 
 @numba.njit(cache=True, nogil=True)
-def _element_link(buf, pos, end):  # type: ignore[no-untyped-def]
+def _element_link(buf, pos, end):
     """Decode one object-wise ElementLink at ``pos``; return (status, new_pos, key, index)."""
     if pos + 28 > end:
         return 1, pos, 0, 0
@@ -87,7 +87,7 @@ def _element_link(buf, pos, end):  # type: ignore[no-untyped-def]
 
 
 @numba.njit(cache=True, nogil=True)
-def _vv_links_count(data, offsets):  # type: ignore[no-untyped-def]
+def _vv_links_count(data, offsets):
     """First pass of encoding 2: count inner lists and links; return (status, bad_entry, n1, n2)."""
     n1 = 0
     n2 = 0
@@ -112,7 +112,7 @@ def _vv_links_count(data, offsets):  # type: ignore[no-untyped-def]
             m = _u32(data, pos)
             pos += 4
             for _ in range(m):
-                status, pos, key, index = _element_link(data, pos, end)
+                status, pos, _key, _index = _element_link(data, pos, end)
                 if status:
                     return status, entry, 0, 0
             n2 += m
@@ -122,7 +122,7 @@ def _vv_links_count(data, offsets):  # type: ignore[no-untyped-def]
 
 
 @numba.njit(cache=True, nogil=True)
-def _vv_links_fill(data, offsets, outer, inner, keys, indices):  # type: ignore[no-untyped-def]
+def _vv_links_fill(data, offsets, outer, inner, keys, indices):
     i1 = 0
     i2 = 0
     outer[0] = 0
@@ -136,7 +136,7 @@ def _vv_links_fill(data, offsets, outer, inner, keys, indices):  # type: ignore[
             m = _u32(data, pos)
             pos += 4
             for _ in range(m):
-                status, pos, key, index = _element_link(data, pos, end)
+                _status, pos, key, index = _element_link(data, pos, end)
                 keys[i2] = key
                 indices[i2] = index
                 i2 += 1
@@ -155,8 +155,15 @@ class LinkArrays:
     inner_offsets: NDArray[np.int64] | None = None  # per object, for vector<vector<...>>
 
 
-def _raise(status: int, entry: int, what: str) -> None:
-    raise DecodeError(f"cannot decode {what}: entry {entry}: {_STATUS.get(status, status)}")
+def _raise(status: int, entry: int, what: str, error: type[DecodeError] = DecodeError) -> None:
+    raise error(f"cannot decode {what}: entry {entry}: {_STATUS.get(status, status)}")
+
+
+def _raise_link(status: int, entry: int, what: str) -> None:
+    """Link bytes that fit none of the four known ElementLink encodings."""
+    _raise(
+        status, entry, f"{what} (bytes match no known ElementLink encoding)", UnknownEncodingError
+    )
 
 
 def decode_vector_vector_links(
@@ -165,7 +172,7 @@ def decode_vector_vector_links(
     """Encoding 2: ``vector<vector<ElementLink<T>>>`` streamed object-wise."""
     status, entry, n1, n2 = _vv_links_count(data, offsets)
     if status:
-        _raise(status, entry, what)
+        _raise_link(status, entry, what)
     outer = np.empty(len(offsets), np.int64)
     inner = np.empty(n1 + 1, np.int64)
     keys = np.empty(n2, np.uint32)
@@ -175,7 +182,7 @@ def decode_vector_vector_links(
 
 
 @numba.njit(cache=True, nogil=True)
-def _single_links(data, offsets, keys, indices):  # type: ignore[no-untyped-def]
+def _single_links(data, offsets, keys, indices):
     for entry in range(len(offsets) - 1):
         pos = offsets[entry]
         end = offsets[entry + 1]
@@ -202,12 +209,12 @@ def decode_single_links(
     indices = np.empty(n, np.uint32)
     status, entry = _single_links(data, offsets, keys, indices)
     if status:
-        _raise(status, entry, what)
+        _raise_link(status, entry, what)
     return LinkArrays(keys, indices)
 
 
 @numba.njit(cache=True, nogil=True)
-def _vector_links_count(data, offsets):  # type: ignore[no-untyped-def]
+def _vector_links_count(data, offsets):
     total = 0
     for entry in range(len(offsets) - 1):
         pos = offsets[entry]
@@ -232,7 +239,7 @@ def _vector_links_count(data, offsets):  # type: ignore[no-untyped-def]
             n = _u32(data, pos + 6)
             p = pos + 10
             for _ in range(n):
-                status, p, key, index = _element_link(data, p, end)
+                status, p, _key, _index = _element_link(data, p, end)
                 if status:
                     return status, entry, 0
             if p != end:
@@ -242,7 +249,7 @@ def _vector_links_count(data, offsets):  # type: ignore[no-untyped-def]
 
 
 @numba.njit(cache=True, nogil=True)
-def _vector_links_fill(data, offsets, out_offsets, keys, indices):  # type: ignore[no-untyped-def]
+def _vector_links_fill(data, offsets, out_offsets, keys, indices):
     k = 0
     out_offsets[0] = 0
     for entry in range(len(offsets) - 1):
@@ -259,7 +266,7 @@ def _vector_links_fill(data, offsets, out_offsets, keys, indices):  # type: igno
             n = _u32(data, pos + 6)
             p = pos + 10
             for _ in range(n):
-                status, p, key, index = _element_link(data, p, end)
+                _status, p, key, index = _element_link(data, p, end)
                 keys[k] = key
                 indices[k] = index
                 k += 1
@@ -272,7 +279,7 @@ def decode_vector_links(
     """Encoding 4 (member-wise) and the object-wise form of ``vector<ElementLink<T>>``."""
     status, entry, total = _vector_links_count(data, offsets)
     if status:
-        _raise(status, entry, what)
+        _raise_link(status, entry, what)
     out = np.empty(len(offsets), np.int64)
     keys = np.empty(total, np.uint32)
     indices = np.empty(total, np.uint32)
@@ -281,7 +288,7 @@ def decode_vector_links(
 
 
 @numba.njit(cache=True, nogil=True)
-def _vv_prim_count(data, offsets, itemsize):  # type: ignore[no-untyped-def]
+def _vv_prim_count(data, offsets, itemsize):
     n1 = 0
     n2 = 0
     for entry in range(len(offsets) - 1):
@@ -313,7 +320,7 @@ def _vv_prim_count(data, offsets, itemsize):  # type: ignore[no-untyped-def]
 
 
 @numba.njit(cache=True, nogil=True)
-def _vv_prim_fill(data, offsets, itemsize, outer, inner, content_bytes):  # type: ignore[no-untyped-def]
+def _vv_prim_fill(data, offsets, itemsize, outer, inner, content_bytes):
     i1 = 0
     i2 = 0
     b = 0
@@ -352,7 +359,7 @@ def decode_vector_vector(
 
 
 @numba.njit(cache=True, nogil=True)
-def _vector_count(data, offsets, itemsize, counts):  # type: ignore[no-untyped-def]
+def _vector_count(data, offsets, itemsize, counts):
     version = -1
     for entry in range(len(offsets) - 1):
         pos = offsets[entry]
@@ -379,7 +386,7 @@ def _vector_count(data, offsets, itemsize, counts):  # type: ignore[no-untyped-d
 
 
 @numba.njit(cache=True, nogil=True)
-def _vector_fill(data, offsets, itemsize, out):  # type: ignore[no-untyped-def]
+def _vector_fill(data, offsets, itemsize, out):
     k = 0
     for entry in range(len(offsets) - 1):
         pos = offsets[entry] + 10
@@ -488,4 +495,4 @@ def decode_event_format(raw: bytes, what: str = "EventFormat") -> list[EventForm
             f"cannot decode {what}: member lengths differ "
             f"({len(branches)}, {len(classes)}, {len(parents)}, {len(keys)})"
         )
-    return [EventFormatEntry(*row) for row in zip(branches, classes, parents, keys)]
+    return [EventFormatEntry(*row) for row in zip(branches, classes, parents, keys, strict=True)]

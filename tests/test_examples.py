@@ -1,0 +1,28 @@
+"""Every script in examples/ runs to completion on the development files."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import DATA, NANO, R24, REPO, data_file
+
+EXAMPLES = sorted((REPO / "examples").glob("*.py"))
+
+
+@pytest.mark.parametrize("script", EXAMPLES, ids=[p.name for p in EXAMPLES])
+def test_example_runs(script) -> None:  # type: ignore[no-untyped-def]
+    data = data_file(NANO if "nanoaod" in script.name else R24)
+    completed = subprocess.run(
+        [sys.executable, str(script), str(data)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+        cwd=REPO,
+    )
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    assert completed.stdout.strip()
+    assert DATA.exists()
