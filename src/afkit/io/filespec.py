@@ -21,6 +21,7 @@ from afkit.exceptions import (
     AfkitFileNotFoundError,
     EmptyFileError,
     FileFormatError,
+    MissingDependencyError,
     NotRootFileError,
     TruncatedFileError,
 )
@@ -117,9 +118,21 @@ def clear_open_files() -> None:
             _open_files.popitem()[1].close()
 
 
+#: Extra that provides the reader for each remote scheme.
+_EXTRAS = {"root": "xrootd", "xroot": "xrootd", "http": "http", "https": "http"}
+
+
 def _open_uncached(path: str) -> Any:
     try:
         return uproot.open(path)
+    except ImportError as err:
+        scheme = path.split("://", 1)[0]
+        extra = _EXTRAS.get(scheme, "all")
+        raise MissingDependencyError(
+            f"reading {scheme}:// URLs needs {err.name or 'an optional package'}: "
+            f"pip install 'afkit[{extra}]'",
+            file=path,
+        ) from err
     except FileNotFoundError as err:
         raise AfkitFileNotFoundError(f"cannot open: {err}", file=path) from err
     except (OSError, ValueError, uproot.deserialization.DeserializationError) as err:
