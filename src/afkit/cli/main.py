@@ -42,5 +42,94 @@ def inspect_command(
     render_summary(summary, show_fields=show_fields)
 
 
+@main.command("generate")
+@click.argument("outdir", type=click.Path(file_okay=False))
+@click.option(
+    "--events-per-sample",
+    type=int,
+    default=10_000,
+    show_default=True,
+    help="Events in each MC sample.",
+)
+@click.option("--seed", type=int, default=42, show_default=True, help="Master random seed.")
+@click.option(
+    "--mu",
+    type=float,
+    default=1.0,
+    show_default=True,
+    help="ttbar signal strength injected into the data sample.",
+)
+@click.option(
+    "--lumi",
+    "luminosity",
+    type=float,
+    default=1.0,
+    show_default=True,
+    help="Integrated luminosity [pb^-1] the dataset declares (sets the data size).",
+)
+@click.option(
+    "--compression",
+    default="zstd5",
+    show_default=True,
+    help="zstd5 (release 24), zlib5 (release 21), lz4_4, lzma6 or none.",
+)
+@click.option("--files-per-sample", type=int, default=2, show_default=True)
+@click.option(
+    "--chunk-size",
+    type=int,
+    default=20_000,
+    show_default=True,
+    help="Events held in memory at once per writing process.",
+)
+@click.option("--workers", type=int, default=None, help="Parallel writers (default: all cores).")
+@click.option("--sample", "samples", multiple=True, help="Only these samples (repeatable).")
+def generate_command(
+    outdir: str,
+    events_per_sample: int,
+    seed: int,
+    mu: float,
+    luminosity: float,
+    compression: str,
+    files_per_sample: int,
+    chunk_size: int,
+    workers: int | None,
+    samples: tuple[str, ...],
+) -> None:
+    """Write the synthetic AGC PHYSLITE dataset and its fileset JSON to OUTDIR."""
+    from rich.progress import Progress
+
+    from afkit.datagen.generate import generate
+
+    try:
+        with Progress(transient=True) as bar:
+            task = bar.add_task("writing files", total=None)
+
+            def progress(path: str, done: int, total: int) -> None:
+                bar.update(task, completed=done, total=total, description=f"wrote {path}")
+
+            report = generate(
+                outdir,
+                events_per_sample=events_per_sample,
+                seed=seed,
+                mu=mu,
+                luminosity=luminosity,
+                compression=compression,
+                files_per_sample=files_per_sample,
+                chunk_size=chunk_size,
+                samples=list(samples) or None,
+                workers=workers,
+                progress=progress,
+            )
+    except AfkitError as err:
+        click.echo(f"afkit: error: {err}", err=True)
+        sys.exit(2)
+    click.echo(
+        f"wrote {report.events} events in {len(report.fileset.samples)} samples, "
+        f"{report.bytes / 1e6:.1f} MB ({report.bytes / max(report.events, 1) / 1e3:.1f} kB/event) "
+        f"in {report.seconds:.1f} s ({report.events_per_second:.0f} events/s)"
+    )
+    click.echo(f"fileset: {report.fileset_path}")
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()
