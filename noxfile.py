@@ -43,6 +43,7 @@ def benchmarks(session: nox.Session) -> None:
     """Run the benchmarks; results go to benchmarks/results/*.json."""
     session.install("-e", ".[all,test]")
     session.run("python", "benchmarks/bench_read.py", *session.posargs)
+    session.run("python", "benchmarks/bench_generate.py")
 
 
 @nox.session

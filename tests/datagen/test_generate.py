@@ -44,6 +44,21 @@ def dataset(tmp_path_factory: pytest.TempPathFactory) -> Fileset:
     return Fileset.load(report.fileset_path)
 
 
+@pytest.fixture(scope="module")
+def wjets_large(tmp_path_factory: pytest.TempPathFactory) -> Fileset:
+    """Enough W+jets MC for a shape statement in the four-jet regions."""
+    out = tmp_path_factory.mktemp("wjets")
+    report = generate(
+        out,
+        events_per_sample=15_000,
+        luminosity=0.1,
+        files_per_sample=2,
+        samples=["wjets"],
+        seed=11,
+    )
+    return Fileset.load(report.fileset_path)
+
+
 def test_same_seed_same_arrays(tmp_path: Path) -> None:
     a = generate(
         tmp_path / "a", events_per_sample=400, samples=["ttbar"], chunk_size=150, workers=1
@@ -133,24 +148,67 @@ def test_coffea_physlite_schema_opens_a_generated_file(dataset: Fileset) -> None
     assert ak.array_equal(events.Electrons.eta, ours.Electrons.eta, check_parameters=False)
 
 
-def test_ttbar_peaks_at_the_top_mass_and_dominates_4j2b(dataset: Fileset) -> None:
-    yields: dict[str, float] = {}
-    peaks: dict[str, float] = {}
-    for name in ("ttbar", "wjets", "single_top_t_chan"):
-        sample = dataset.samples[name]
-        masses, total = [], 0.0
-        for entry in sample.files:
-            sel = select(dataset.resolve(entry))
-            region = sel["4j2b"]
-            masses.append(ak.to_numpy(sel["m_bjj"][region]))
-            total += float(ak.sum(sel["mc_weight"][region])) * sample.weight_scale()
-        m = np.concatenate(masses)
-        yields[name] = total
-        counts, edges = np.histogram(m, bins=25, range=(50, 550))
-        peaks[name] = float(edges[np.argmax(counts)] + 10) if len(m) else float("nan")
-    assert 150 <= peaks["ttbar"] <= 200, peaks
-    assert not 150 <= peaks["wjets"] <= 200 or yields["wjets"] < 0.05 * yields["ttbar"], peaks
-    assert yields["ttbar"] > 0.6 * sum(yields.values()), yields
+def _m_bjj(dataset: Fileset, name: str) -> dict[str, np.ndarray]:
+    """m_bjj and normalised weights of a sample's events in 4j2b and in 4j1b or 4j2b."""
+    sample = dataset.samples[name]
+    parts: dict[str, list[np.ndarray]] = {"m2": [], "w2": [], "m": [], "w": []}
+    for entry in sample.files:
+        sel = select(dataset.resolve(entry))
+        weight = ak.to_numpy(sel["mc_weight"]).astype(np.float64) * sample.weight_scale()
+        mass = ak.to_numpy(ak.fill_none(sel["m_bjj"], -1.0))
+        two, any_b = ak.to_numpy(sel["4j2b"]), ak.to_numpy(sel["4j2b"] | sel["4j1b"])
+        parts["m2"].append(mass[two])
+        parts["w2"].append(weight[two])
+        parts["m"].append(mass[any_b])
+        parts["w"].append(weight[any_b])
+    return {k: np.concatenate(v) for k, v in parts.items()}
+
+
+def test_ttbar_peaks_at_the_top_mass_and_dominates_4j2b(
+    dataset: Fileset, wjets_large: Fileset
+) -> None:
+    hists = {
+        name: _m_bjj(dataset, name)
+        for name in ("ttbar", "wjets", "single_top_s_chan", "single_top_t_chan", "single_top_tW")
+    }
+    wjets_shape = _m_bjj(wjets_large, "wjets")
+    counts, edges = np.histogram(
+        hists["ttbar"]["m2"], bins=25, range=(50, 550), weights=hists["ttbar"]["w2"]
+    )
+    peak = edges[np.argmax(counts)]
+    assert peak >= 150, peak
+    assert peak + 20 <= 200, peak  # the whole 20 GeV bin lies inside [150, 200]
+
+    def near_top(h: dict[str, np.ndarray]) -> float:
+        inside = (h["m"] >= 150) & (h["m"] < 200)
+        return float(np.sum(h["w"][inside]) / np.sum(h["w"]))
+
+    # W+jets has no top: far less of its m_bjj sits at the top mass
+    assert len(wjets_shape["m"]) >= 100  # enough W+jets MC events thanks to biased sampling
+    assert near_top(wjets_shape) < 0.6 * near_top(hists["ttbar"])
+    yields = {name: float(np.sum(h["w2"])) for name, h in hists.items()}
+    assert yields["ttbar"] > 0.7 * sum(yields.values()), yields
+
+
+def test_wjets_enhanced_sampling_keeps_the_weighted_spectrum() -> None:
+    from afkit.datagen import physics
+
+    n = 400_000
+    plain = physics.wjets(np.random.default_rng(1), n, enhanced=False)
+    enhanced = physics.wjets(np.random.default_rng(2), n, enhanced=True)
+    jets_plain = np.bincount(
+        plain.jets.finish(n)[0][1:] - plain.jets.finish(n)[0][:-1], minlength=12
+    )
+    off = enhanced.jets.finish(n)[0]
+    jets_enh = np.bincount(np.diff(off), weights=enhanced.weight_factor, minlength=12)
+    assert np.mean(enhanced.weight_factor) == pytest.approx(1.0, abs=0.01)
+    # weighted multiplicity distributions agree within statistics (relative, n <= 5)
+    for k in range(6):
+        assert jets_enh[k] == pytest.approx(
+            jets_plain[k], rel=0.05 + 3 / np.sqrt(jets_plain[k] + 1)
+        )
+    # and the enhanced sample has many more high-multiplicity events
+    assert np.sum(np.diff(off) >= 6) > 5 * np.sum(np.diff(plain.jets.finish(n)[0]) >= 6)
 
 
 def test_bad_arguments(tmp_path: Path) -> None:

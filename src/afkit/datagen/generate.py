@@ -66,7 +66,7 @@ def generate(
     luminosity: float = DEFAULT_LUMINOSITY,
     compression: str = "zstd5",
     files_per_sample: int = 2,
-    chunk_size: int = 20_000,
+    chunk_size: int = 5_000,
     samples: list[str] | None = None,
     workers: int | None = None,
     progress: Callable[[str, int, int], None] | None = None,
@@ -248,8 +248,9 @@ def _write_file(out: Path, task: _FileTask) -> tuple[float, int]:
                 rng = np.random.default_rng(
                     [task.seed, task.sample_index, task.file_index, chunk_index]
                 )
-                chunk = physics.generate(rng, process, variation, n)
-                weights = None if task.sample.is_data else _weights(rng, task.sample, n)
+                mc = not task.sample.is_data
+                chunk = physics.generate(rng, process, variation, n, enhanced=mc)
+                weights = _weights(rng, task.sample, n) * chunk.weight_factor if mc else None
                 if weights is not None:
                     # the sum of what is stored: float32 weights, summed in float64
                     sumw += float(weights.astype(np.float32).sum(dtype=np.float64))
@@ -262,6 +263,7 @@ def _write_file(out: Path, task: _FileTask) -> tuple[float, int]:
                     weights=weights,
                 )
                 writer.write(n, data)
+                del data, chunk  # one chunk alive at a time, also while the next is generated
                 written += n
                 left -= n
                 chunk_index += 1

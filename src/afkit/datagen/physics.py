@@ -86,9 +86,14 @@ class Objects:
 
 @dataclass
 class Chunk:
-    """One chunk of generated events, all objects as per-event lists."""
+    """One chunk of generated events, all objects as per-event lists.
+
+    ``weight_factor`` is 1 unless the events were drawn with biased sampling (W+jets MC): then it
+    is P_true / P_generated of each event and must multiply its MC weight.
+    """
 
     n: int
+    weight_factor: Array = field(default_factory=lambda: np.ones(0))
     jets: Objects = field(default_factory=Objects)
     electrons: Objects = field(default_factory=Objects)
     muons: Objects = field(default_factory=Objects)
@@ -376,9 +381,16 @@ def single_top(rng: np.random.Generator, n: int, channel: str) -> Chunk:
     return chunk
 
 
-def wjets(rng: np.random.Generator, n: int) -> Chunk:
+#: W+jets extra-jet multiplicity: geometric with this ratio (P(n) = (1 - r) r^n) ...
+WJETS_MULTIPLICITY_RATIO = 0.42
+#: ... and, for MC, drawn from a flatter one and reweighted (more events at high multiplicity)
+WJETS_SAMPLING_RATIO = 0.72
+
+
+def wjets(rng: np.random.Generator, n: int, *, enhanced: bool = False) -> Chunk:
+    """W+jets; ``enhanced`` samples high jet multiplicities more often, with compensating weights."""
     knobs = Knobs()
-    chunk = Chunk(n)
+    chunk = Chunk(n, weight_factor=np.ones(n))
     event = np.arange(n)
     w_mass = kin.breit_wigner(rng, W_MASS, W_WIDTH, n, 60.0, 100.0)
     pt = rng.exponential(25.0, n)
@@ -387,8 +399,13 @@ def wjets(rng: np.random.Generator, n: int) -> Chunk:
     mt = np.sqrt(w_mass**2 + pt**2)
     w = np.stack([pt * np.cos(phi), pt * np.sin(phi), mt * np.sinh(y), mt * np.cosh(y)], axis=1)
     _decay_w(rng, chunk, event, w, rng.choice([-1.0, 1.0], n), knobs, modes=rng.choice(3, n))
-    # falling jet multiplicity (geometric, ratio 0.42) and spectrum, mostly light flavour
-    counts = rng.geometric(0.58, n) - 1
+    # falling jet multiplicity and spectrum, mostly light flavour
+    r_true = WJETS_MULTIPLICITY_RATIO
+    r_draw = WJETS_SAMPLING_RATIO if enhanced else r_true
+    counts = rng.geometric(1.0 - r_draw, n) - 1
+    if enhanced:
+        factor = ((1 - r_true) / (1 - r_draw)) * (r_true / r_draw) ** counts
+        chunk.weight_factor = np.asarray(factor, dtype=np.float64)
     event = np.repeat(event, counts)
     k = len(event)
     jet_pt = (22.0 + rng.exponential(32.0, k)) * rng.normal(1, knobs.jet_resolution, k)
@@ -408,12 +425,21 @@ def wjets(rng: np.random.Generator, n: int) -> Chunk:
     return chunk
 
 
-def generate(rng: np.random.Generator, process: str, variation: str, n: int) -> Chunk:
-    """Events of ``process`` (with ``variation`` for the alternative ttbar samples)."""
+def generate(
+    rng: np.random.Generator, process: str, variation: str, n: int, *, enhanced: bool = False
+) -> Chunk:
+    """Events of ``process`` (``variation`` for the alternative ttbar samples).
+
+    ``enhanced`` (MC only) lets processes with rare signal-region topologies sample them more
+    often; the chunk's ``weight_factor`` then carries the compensating weights.
+    """
     if process == "ttbar":
-        return ttbar(rng, n, TTBAR_VARIATIONS[variation])
-    if process.startswith("single_top_"):
-        return single_top(rng, n, process.removeprefix("single_top_"))
-    if process == "wjets":
-        return wjets(rng, n)
-    raise ValueError(f"no generator for process {process!r}")
+        chunk = ttbar(rng, n, TTBAR_VARIATIONS[variation])
+    elif process.startswith("single_top_"):
+        chunk = single_top(rng, n, process.removeprefix("single_top_"))
+    elif process == "wjets":
+        return wjets(rng, n, enhanced=enhanced)
+    else:
+        raise ValueError(f"no generator for process {process!r}")
+    chunk.weight_factor = np.ones(n)
+    return chunk
