@@ -388,7 +388,7 @@ WJETS_SAMPLING_RATIO = 0.72
 
 
 def wjets(rng: np.random.Generator, n: int, *, enhanced: bool = False) -> Chunk:
-    """W+jets; ``enhanced`` samples high jet multiplicities more often, with compensating weights."""
+    """W+jets; ``enhanced`` oversamples high jet multiplicities, with compensating weights."""
     knobs = Knobs()
     chunk = Chunk(n, weight_factor=np.ones(n))
     event = np.arange(n)
