@@ -218,3 +218,22 @@ def test_bad_arguments(tmp_path: Path) -> None:
         generate(tmp_path, events_per_sample=0)
     with pytest.raises(afkit.ConfigError, match="compression"):
         generate(tmp_path, compression="brotli")
+
+
+def test_alternative_ttbar_samples_differ_as_documented() -> None:
+    from afkit.datagen import physics
+
+    n = 60_000
+
+    def summary(variation: str) -> tuple[float, float, float]:
+        chunk = physics.generate(np.random.default_rng(5), "ttbar", variation, n)
+        offsets, jets = chunk.jets.finish(n, min_pt=30.0)
+        leading = jets["pt"][offsets[:-1][np.diff(offsets) > 0]]
+        return float(np.mean(np.diff(offsets))), float(np.mean(leading)), float(np.median(jets["pt"]))
+
+    nominal = summary("nominal")
+    scaleup, scaledown = summary("scaleup"), summary("scaledown")
+    me_var, ps_var = summary("ME_var"), summary("PS_var")
+    assert scaleup[0] > nominal[0] > scaledown[0]  # more / less radiation: jet multiplicity
+    assert me_var[1] > nominal[1] * 1.02  # harder top pT: harder leading jet
+    assert ps_var[2] < nominal[2]  # lower jet response

@@ -33,7 +33,7 @@ FILLER = {
 #: tracks and calorimeter clusters per event (Poisson means) and their filler variables
 #: storage thresholds [GeV]: objects below are not reconstructed/kept, as in PHYSLITE
 MIN_PT = {"jets": 15.0, "electrons": 4.5, "muons": 3.0, "photons": 10.0, "taus": 15.0}
-TRACKS_PER_EVENT, TRACK_FLOATS, TRACK_COUNTS = 160, 20, 8
+TRACKS_PER_EVENT, TRACK_FLOATS, TRACK_COUNTS = 180, 20, 8
 CLUSTERS_PER_EVENT, CLUSTER_FLOATS = 80, 14
 VERTEX_FLOATS = 6
 
