@@ -44,6 +44,7 @@ def benchmarks(session: nox.Session) -> None:
     session.install("-e", ".[all,test]")
     session.run("python", "benchmarks/bench_read.py", *session.posargs)
     session.run("python", "benchmarks/bench_generate.py")
+    session.run("python", "benchmarks/bench_kernels.py")
 
 
 @nox.session

@@ -229,7 +229,11 @@ def test_alternative_ttbar_samples_differ_as_documented() -> None:
         chunk = physics.generate(np.random.default_rng(5), "ttbar", variation, n)
         offsets, jets = chunk.jets.finish(n, min_pt=30.0)
         leading = jets["pt"][offsets[:-1][np.diff(offsets) > 0]]
-        return float(np.mean(np.diff(offsets))), float(np.mean(leading)), float(np.median(jets["pt"]))
+        return (
+            float(np.mean(np.diff(offsets))),
+            float(np.mean(leading)),
+            float(np.median(jets["pt"])),
+        )
 
     nominal = summary("nominal")
     scaleup, scaledown = summary("scaleup"), summary("scaledown")

@@ -1,0 +1,70 @@
+"""Numba CPU implementations of the kernels in :mod:`afkit.kernels.reference` (cached to disk)."""
+
+from __future__ import annotations
+
+import math
+
+import numba
+import numpy as np
+
+_GAMMA = np.uint64(0x9E3779B97F4A7C15)
+_M1 = np.uint64(0xBF58476D1CE4E5B9)
+_M2 = np.uint64(0x94D049BB133111EB)
+_TWO_POW_53 = float(1 << 53)
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def splitmix64(x):
+    z = x + _GAMMA
+    z = (z ^ (z >> np.uint64(30))) * _M1
+    z = (z ^ (z >> np.uint64(27))) * _M2
+    return z ^ (z >> np.uint64(31))
+
+
+@numba.njit(cache=True, nogil=True)
+def smearing_factors(event_numbers, offsets, width):
+    out = np.empty(offsets[-1], np.float64)
+    for event in range(len(offsets) - 1):
+        seed = splitmix64(np.uint64(event_numbers[event]))
+        for position in range(offsets[event + 1] - offsets[event]):
+            a = splitmix64(seed + np.uint64(position))
+            b = splitmix64(a)
+            u1 = float((a >> np.uint64(11)) + np.uint64(1)) / _TWO_POW_53
+            u2 = float(b >> np.uint64(11)) / _TWO_POW_53
+            z = math.sqrt(-2.0 * math.log(u1)) * math.cos(2.0 * math.pi * u2)
+            out[offsets[event] + position] = 1.0 + width * z
+    return out
+
+
+@numba.njit(cache=True, nogil=True)
+def best_trijet_mass(offsets, pt, eta, phi, mass, tagged):
+    n_events = len(offsets) - 1
+    out = np.full(n_events, np.nan)
+    n = len(pt)
+    px = np.empty(n)
+    py = np.empty(n)
+    pz = np.empty(n)
+    energy = np.empty(n)
+    for i in range(n):
+        px[i] = pt[i] * math.cos(phi[i])
+        py[i] = pt[i] * math.sin(phi[i])
+        pz[i] = pt[i] * math.sinh(eta[i])
+        energy[i] = math.sqrt(px[i] * px[i] + py[i] * py[i] + pz[i] * pz[i] + mass[i] * mass[i])
+    for event in range(n_events):
+        lo = offsets[event]
+        hi = offsets[event + 1]
+        best = -1.0
+        for i in range(lo, hi):
+            for j in range(i + 1, hi):
+                for k in range(j + 1, hi):
+                    if not (tagged[i] or tagged[j] or tagged[k]):
+                        continue
+                    sx = px[i] + px[j] + px[k]
+                    sy = py[i] + py[j] + py[k]
+                    sum_pt = math.sqrt(sx * sx + sy * sy)
+                    if sum_pt > best:
+                        best = sum_pt
+                        sz = pz[i] + pz[j] + pz[k]
+                        se = energy[i] + energy[j] + energy[k]
+                        out[event] = math.sqrt(max(se * se - sx * sx - sy * sy - sz * sz, 0.0))
+    return out
