@@ -16,7 +16,7 @@ import numpy as np
 
 from afkit.kernels._dispatch import backend_of, implementation
 
-__all__ = ["backend_of", "best_trijet_mass", "smearing_factors"]
+__all__ = ["backend_of", "best_trijet_mass", "fill_variations", "smearing_factors"]
 
 
 def smearing_factors(event_numbers: Any, offsets: Any, *, width: float = 0.05) -> Any:
@@ -46,3 +46,42 @@ def best_trijet_mass(offsets: Any, pt: Any, eta: Any, phi: Any, mass: Any, tagge
         )
         tagged = np.ascontiguousarray(tagged, dtype=np.bool_)
     return implementation(backend).best_trijet_mass(offsets, pt, eta, phi, mass, tagged)
+
+
+def fill_variations(
+    sumw: Any,
+    sumw2: Any,
+    values: Any,
+    weights: Any,
+    selected: Any,
+    category: Any,
+    *,
+    lo: float,
+    hi: float,
+    nbins: int,
+) -> None:
+    """Accumulate weighted entries of many variations in one call (one streaming pass per row).
+
+    ``values``, ``weights`` and ``selected`` are ``(variations, events)`` (a variation that
+    only changes weights can share its values row); variation ``v`` fills row ``category[v]`` of
+    ``sumw``/``sumw2`` (shape ``(categories, nbins + 2)``, flow bins at both ends; binning as
+    boost-histogram's regular axis, NaN to overflow).  Accumulates in place.
+    """
+    backend = backend_of(sumw, sumw2, values, weights, selected, category)
+    if backend == "cpu":
+        for name, array in (("sumw", sumw), ("sumw2", sumw2)):
+            if array.dtype != np.float64 or not array.flags.c_contiguous:
+                raise ValueError(f"{name} must be a C-contiguous float64 array")
+        values = np.ascontiguousarray(values, dtype=np.float64)
+        weights = np.ascontiguousarray(weights, dtype=np.float64)
+        selected = np.ascontiguousarray(selected, dtype=np.bool_)
+        category = np.ascontiguousarray(category, dtype=np.int64)
+    if values.shape != weights.shape or values.shape != selected.shape:
+        raise ValueError(
+            "values, weights and selected must have the same (variations, events) shape"
+        )
+    if sumw.shape[1] != nbins + 2 or len(category) != values.shape[0]:
+        raise ValueError("sumw needs nbins + 2 columns and category one entry per variation")
+    implementation(backend).fill_variations(
+        sumw, sumw2, values, weights, selected, category, float(lo), float(hi), int(nbins)
+    )

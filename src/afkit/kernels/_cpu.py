@@ -68,3 +68,30 @@ def best_trijet_mass(offsets, pt, eta, phi, mass, tagged):
                         se = energy[i] + energy[j] + energy[k]
                         out[event] = math.sqrt(max(se * se - sx * sx - sy * sy - sz * sz, 0.0))
     return out
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _regular_bin(x, lo, hi, nbins):
+    z = (x - lo) / (hi - lo)
+    if z < 1.0:
+        if z >= 0.0:
+            return int(z * nbins) + 1
+        return 0
+    return nbins + 1
+
+
+@numba.njit(cache=True, nogil=True)
+def fill_variations(sumw, sumw2, values, weights, selected, category, lo, hi, nbins):
+    n_var, n_events = values.shape
+    for v in range(n_var):  # each variation row is contiguous: stream through it
+        row_w = sumw[category[v]]
+        row_w2 = sumw2[category[v]]
+        x = values[v]
+        wv = weights[v]
+        sel = selected[v]
+        for event in range(n_events):
+            if sel[event]:
+                b = _regular_bin(x[event], lo, hi, nbins)
+                w = wv[event]
+                row_w[b] += w
+                row_w2[b] += w * w

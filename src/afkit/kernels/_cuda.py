@@ -106,3 +106,32 @@ def best_trijet_mass(offsets, pt, eta, phi, mass, tagged):
     out = _empty(offsets, max(n_events, 1))
     _trijet_kernel[_blocks(n_events), THREADS](offsets, px, py, pz, energy, tagged, out)
     return out[:n_events]
+
+
+@cuda.jit(device=True, inline=True)
+def _regular_bin(x, lo, hi, nbins):
+    z = (x - lo) / (hi - lo)
+    if z < 1.0:
+        if z >= 0.0:
+            return int(z * nbins) + 1
+        return 0
+    return nbins + 1
+
+
+@cuda.jit
+def _fill_kernel(sumw, sumw2, values, weights, selected, category, lo, hi, nbins):
+    event = cuda.grid(1)
+    if event >= values.shape[1]:
+        return
+    for v in range(values.shape[0]):
+        if selected[v, event]:
+            b = _regular_bin(values[v, event], lo, hi, nbins)
+            w = weights[v, event]
+            cuda.atomic.add(sumw, (category[v], b), w)
+            cuda.atomic.add(sumw2, (category[v], b), w * w)
+
+
+def fill_variations(sumw, sumw2, values, weights, selected, category, lo, hi, nbins):
+    _fill_kernel[_blocks(values.shape[1]), THREADS](
+        sumw, sumw2, values, weights, selected, category, lo, hi, nbins
+    )

@@ -81,3 +81,40 @@ def best_trijet_mass(
                         se = energy[i] + energy[j] + energy[k]
                         out[event] = math.sqrt(max(se * se - sx * sx - sy * sy - sz * sz, 0.0))
     return out
+
+
+def regular_bin(x: float, lo: float, hi: float, nbins: int) -> int:
+    """Bin of ``x`` on a regular axis with flow bins: 0 underflow, 1..nbins, nbins+1 overflow.
+
+    Same arithmetic as boost-histogram's regular axis (NaN goes to overflow)."""
+    z = (x - lo) / (hi - lo)
+    if z < 1.0:
+        return int(z * nbins) + 1 if z >= 0.0 else 0
+    return nbins + 1
+
+
+def fill_variations(
+    sumw: NDArray[np.float64],
+    sumw2: NDArray[np.float64],
+    values: NDArray[np.float64],
+    weights: NDArray[np.float64],
+    selected: NDArray[np.bool_],
+    category: NDArray[np.int64],
+    lo: float,
+    hi: float,
+    nbins: int,
+) -> None:
+    """Add every selected (variation, event) entry to ``sumw[category[v], bin]`` (and w**2).
+
+    ``values``, ``weights``, ``selected`` are ``(variations, events)``; ``sumw`` is
+    ``(categories, nbins + 2)``.  Entries are added variation by variation, each in event order
+    (the order every backend's result is defined by).
+    """
+    n_var, n_events = values.shape
+    for v in range(n_var):
+        for event in range(n_events):
+            if selected[v, event]:
+                b = regular_bin(float(values[v, event]), lo, hi, nbins)
+                w = float(weights[v, event])
+                sumw[category[v], b] += w
+                sumw2[category[v], b] += w * w

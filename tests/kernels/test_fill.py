@@ -1,0 +1,165 @@
+"""Weighted many-variation fill: reference, hist's own fill, CUDA simulator, Numba cache."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import afkit
+from afkit import kernels
+from afkit.histograms import WeightedCategoryHistogram
+from afkit.kernels import reference
+
+values_st = st.floats(allow_nan=True, allow_infinity=True, width=64)
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.integers(1, 4), st.integers(0, 60), st.data())
+def test_cpu_fill_equals_reference(n_var: int, n: int, data) -> None:  # type: ignore[no-untyped-def]
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1)))
+    values = np.array(
+        data.draw(st.lists(values_st, min_size=n_var * n, max_size=n_var * n)), np.float64
+    ).reshape(n_var, n)
+    weights = rng.normal(0, 2, (n_var, n))
+    selected = rng.uniform(0, 1, (n_var, n)) < 0.8
+    category = rng.integers(0, 3, n_var)
+    got = (np.zeros((3, 12)), np.zeros((3, 12)))
+    expected = (np.zeros((3, 12)), np.zeros((3, 12)))
+    kernels.fill_variations(*got, values, weights, selected, category, lo=-5.0, hi=5.0, nbins=10)
+    reference.fill_variations(*expected, values, weights, selected, category, -5.0, 5.0, 10)
+    assert np.array_equal(got[0], expected[0])
+    assert np.array_equal(got[1], expected[1])
+
+
+def test_hist_output_equals_hists_own_fill() -> None:
+    hist = pytest.importorskip("hist")
+    rng = np.random.default_rng(4)
+    variations = ["nominal", "pt_scale_up", "btag_var_0_up"]
+    h = WeightedCategoryHistogram(25, 50, 550, ["ttbar", "wjets"], variations, name="m_bjj")
+    n = 20_000
+    values = rng.normal(180, 90, (3, n))
+    values[:, :10] = np.nan  # events without an observable land in overflow, as in hist
+    weights = rng.normal(1, 0.4, (3, n))
+    selected = rng.uniform(0, 1, (3, n)) < 0.6
+    h.fill("ttbar", variations, values, weights, selected)
+    got = h.to_hist()
+    ref = hist.Hist(
+        hist.axis.Regular(25, 50, 550),
+        hist.axis.StrCategory(["ttbar", "wjets"]),
+        hist.axis.StrCategory(variations),
+        storage=hist.storage.Weight(),
+    )
+    for i, variation in enumerate(variations):
+        ref.fill(values[i][selected[i]], "ttbar", variation, weight=weights[i][selected[i]])
+    assert np.array_equal(got.view(flow=True).value, ref.view(flow=True).value)
+    assert np.allclose(
+        got.view(flow=True).variance, ref.view(flow=True).variance, rtol=1e-14, atol=0
+    )
+    assert list(got.axes["variation"]) == variations
+
+
+def test_bad_shapes_and_configs() -> None:
+    with pytest.raises(ValueError, match="same"):
+        kernels.fill_variations(
+            np.zeros((1, 4)),
+            np.zeros((1, 4)),
+            np.zeros((1, 3)),
+            np.zeros((1, 2)),
+            np.ones((1, 3), bool),
+            np.zeros(1, int),
+            lo=0,
+            hi=1,
+            nbins=2,
+        )
+    with pytest.raises(afkit.ConfigError):
+        WeightedCategoryHistogram(0, 0, 1, ["a"], ["b"])
+    h = WeightedCategoryHistogram(2, 0, 1, ["a"], ["b"])
+    with pytest.raises(afkit.ConfigError, match="unknown"):
+        h.fill("zz", ["b"], np.zeros((1, 1)), np.zeros((1, 1)), np.ones((1, 1), bool))
+
+
+SIMULATOR = r"""
+import sys, warnings
+import numpy as np
+warnings.simplefilter("ignore")
+from afkit.kernels import _cuda
+d = np.load(sys.argv[1])
+sumw, sumw2 = np.zeros((3, 27)), np.zeros((3, 27))
+args = [d[k] for k in ("values", "weights", "selected", "category")]
+_cuda.fill_variations(sumw, sumw2, *args, 50.0, 550.0, 25)
+np.savez(sys.argv[2], sumw=sumw, sumw2=sumw2)
+"""
+
+
+def test_cuda_fill_under_the_simulator(tmp_path: Path) -> None:
+    rng = np.random.default_rng(8)
+    inputs = {
+        "values": rng.normal(200, 150, (4, 500)),
+        "weights": rng.normal(1, 0.5, (4, 500)),
+        "selected": rng.uniform(0, 1, (4, 500)) < 0.7,
+        "category": np.array([0, 1, 2, 1]),
+    }
+    inputs["values"][0, :3] = np.nan
+    np.savez(tmp_path / "in.npz", **inputs)
+    done = subprocess.run(
+        [sys.executable, "-c", SIMULATOR, str(tmp_path / "in.npz"), str(tmp_path / "out.npz")],
+        env={**os.environ, "NUMBA_ENABLE_CUDASIM": "1"},
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    out = np.load(tmp_path / "out.npz")
+    sumw, sumw2 = np.zeros((3, 27)), np.zeros((3, 27))
+    reference.fill_variations(
+        sumw,
+        sumw2,
+        inputs["values"],
+        inputs["weights"],
+        inputs["selected"],
+        inputs["category"],
+        50.0,
+        550.0,
+        25,
+    )
+    # atomic adds may sum in another order on a device; the simulator happens to be serial
+    assert np.allclose(out["sumw"], sumw, rtol=1e-12, atol=1e-12)
+    assert np.allclose(out["sumw2"], sumw2, rtol=1e-12, atol=1e-12)
+
+
+CACHE = r"""
+import json, numpy as np
+from afkit import kernels
+from afkit.kernels import _cpu
+kernels.fill_variations(np.zeros((1, 4)), np.zeros((1, 4)), np.zeros((1, 3)), np.ones((1, 3)),
+                        np.ones((1, 3), bool), np.zeros(1, np.int64), lo=0.0, hi=1.0, nbins=2)
+one, zero = np.ones(3), np.zeros(3)
+kernels.best_trijet_mass(np.array([0, 3]), one, zero, zero, one, np.ones(3, bool))
+kernels.smearing_factors(np.array([1], np.uint64), np.array([0, 2]))
+names = ("fill_variations", "best_trijet_mass", "smearing_factors")
+stats = {name: getattr(_cpu, name).stats for name in names}
+print(json.dumps({k: [s.cache_hits.total(), s.cache_misses.total()] for k, s in stats.items()}))
+"""
+
+
+def test_numba_cache_is_reused_by_a_second_process() -> None:
+    def run() -> dict[str, list[int]]:
+        done = subprocess.run(
+            [sys.executable, "-c", CACHE], capture_output=True, text=True, timeout=600, check=True
+        )
+        return json.loads(done.stdout.strip().splitlines()[-1])
+
+    run()  # populates the on-disk cache if this machine has none yet
+    second = run()
+    for name, (hits, misses) in second.items():
+        assert misses == 0, f"{name} recompiled in a second process"
+        assert hits >= 1, name
