@@ -86,25 +86,32 @@ def _element_link(buf, pos, end):
     return 0, pos + 28, key, index
 
 
+@numba.njit(cache=True, nogil=True, inline="always")
+def _object_wise_header(data, pos, end):
+    """Check an entry's ``bc ver n`` header (object-wise); return (status, n, first item)."""
+    zero = np.int64(0)
+    if end - pos < 10:
+        return 1, zero, pos
+    bc = _u32(data, pos)
+    if not bc & _BC_FLAG:
+        return 2, zero, pos
+    if (bc & ~_BC_FLAG) + 4 != end - pos:
+        return 3, zero, pos
+    if _u16(data, pos + 4) & _MEMBERWISE:
+        return 6, zero, pos
+    return 0, np.int64(_u32(data, pos + 6)), pos + 10
+
+
 @numba.njit(cache=True, nogil=True)
 def _vv_links_count(data, offsets):
     """First pass of encoding 2: count inner lists and links; return (status, bad_entry, n1, n2)."""
     n1 = 0
     n2 = 0
     for entry in range(len(offsets) - 1):
-        pos = offsets[entry]
         end = offsets[entry + 1]
-        if end - pos < 10:
-            return 1, entry, 0, 0
-        bc = _u32(data, pos)
-        if not bc & _BC_FLAG:
-            return 2, entry, 0, 0
-        if (bc & ~_BC_FLAG) + 4 != end - pos:
-            return 3, entry, 0, 0
-        if _u16(data, pos + 4) & _MEMBERWISE:
-            return 6, entry, 0, 0
-        n = _u32(data, pos + 6)
-        pos += 10
+        status, n, pos = _object_wise_header(data, offsets[entry], end)
+        if status:
+            return status, entry, 0, 0
         n1 += n
         for _ in range(n):
             if pos + 4 > end:
@@ -292,19 +299,10 @@ def _vv_prim_count(data, offsets, itemsize):
     n1 = 0
     n2 = 0
     for entry in range(len(offsets) - 1):
-        pos = offsets[entry]
         end = offsets[entry + 1]
-        if end - pos < 10:
-            return 1, entry, 0, 0
-        bc = _u32(data, pos)
-        if not bc & _BC_FLAG:
-            return 2, entry, 0, 0
-        if (bc & ~_BC_FLAG) + 4 != end - pos:
-            return 3, entry, 0, 0
-        if _u16(data, pos + 4) & _MEMBERWISE:
-            return 6, entry, 0, 0
-        n = _u32(data, pos + 6)
-        pos += 10
+        status, n, pos = _object_wise_header(data, offsets[entry], end)
+        if status:
+            return status, entry, 0, 0
         for _ in range(n):
             if pos + 4 > end:
                 return 1, entry, 0, 0
