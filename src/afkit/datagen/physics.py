@@ -237,6 +237,31 @@ def _make_top(rng: np.random.Generator, pt: Array, rapidity: Array, phi: Array) 
     )
 
 
+def _add_jets(
+    rng: np.random.Generator,
+    chunk: Chunk,
+    event: NDArray[np.int64],
+    pt: Array,
+    *,
+    eta_width: float,
+    b_fraction: float,
+    c_fraction: float,
+) -> None:
+    """Radiation-like jets of given pT: central eta, random flavour (b, c, else light)."""
+    k = len(event)
+    u = rng.uniform(0, 1, k)
+    flavour = np.where(u < b_fraction, 5.0, np.where(u < b_fraction + c_fraction, 4.0, 0.0))
+    chunk.jets.add(
+        event,
+        pt=pt,
+        eta=rng.normal(0, eta_width, k),
+        phi=rng.uniform(-np.pi, np.pi, k),
+        m=pt * rng.uniform(0.04, 0.16, k),
+        flavour=flavour,
+        pileup=np.zeros(k),
+    )
+
+
 def _radiation(
     rng: np.random.Generator,
     chunk: Chunk,
@@ -254,17 +279,7 @@ def _radiation(
         * knobs.jet_response
         * rng.normal(1, knobs.jet_resolution, k)
     )
-    u = rng.uniform(0, 1, k)
-    flavour = np.where(u < b_fraction, 5.0, np.where(u < b_fraction + c_fraction, 4.0, 0.0))
-    chunk.jets.add(
-        event,
-        pt=pt,
-        eta=rng.normal(0, 1.8, k),
-        phi=rng.uniform(-np.pi, np.pi, k),
-        m=pt * rng.uniform(0.04, 0.16, k),
-        flavour=flavour,
-        pileup=np.zeros(k),
-    )
+    _add_jets(rng, chunk, event, pt, eta_width=1.8, b_fraction=b_fraction, c_fraction=c_fraction)
     # pile-up jets: soft, mostly rejected by NNJvt
     counts = rng.poisson(knobs.pileup_jets_mean, n)
     event = np.repeat(np.arange(n), counts)
@@ -409,17 +424,7 @@ def wjets(rng: np.random.Generator, n: int, *, enhanced: bool = False) -> Chunk:
     event = np.repeat(event, counts)
     k = len(event)
     jet_pt = (22.0 + rng.exponential(32.0, k)) * rng.normal(1, knobs.jet_resolution, k)
-    u = rng.uniform(0, 1, k)
-    flavour = np.where(u < 0.035, 5.0, np.where(u < 0.115, 4.0, 0.0))
-    chunk.jets.add(
-        event,
-        pt=jet_pt,
-        eta=rng.normal(0, 1.7, k),
-        phi=rng.uniform(-np.pi, np.pi, k),
-        m=jet_pt * rng.uniform(0.04, 0.16, k),
-        flavour=flavour,
-        pileup=np.zeros(k),
-    )
+    _add_jets(rng, chunk, event, jet_pt, eta_width=1.7, b_fraction=0.035, c_fraction=0.08)
     _radiation(rng, chunk, n, replace(knobs, isr_mean=0.0))
     _extras(rng, chunk, n)
     return chunk
