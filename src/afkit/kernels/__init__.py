@@ -16,7 +16,15 @@ import numpy as np
 
 from afkit.kernels._dispatch import backend_of, implementation
 
-__all__ = ["backend_of", "best_trijet_mass", "fill_variations", "smearing_factors"]
+__all__ = [
+    "backend_of",
+    "best_trijet_mass",
+    "fill_variations",
+    "gather",
+    "segmented_count",
+    "segmented_sum",
+    "smearing_factors",
+]
 
 
 def smearing_factors(event_numbers: Any, offsets: Any, *, width: float = 0.05) -> Any:
@@ -85,3 +93,37 @@ def fill_variations(
     implementation(backend).fill_variations(
         sumw, sumw2, values, weights, selected, category, float(lo), float(hi), int(nbins)
     )
+
+
+def _cpu_arrays(offsets: Any, *arrays: tuple[Any, Any]) -> list[Any]:
+    out = [np.ascontiguousarray(offsets, dtype=np.int64)]
+    out += [np.ascontiguousarray(a, dtype=d) for a, d in arrays]
+    return out
+
+
+def segmented_sum(offsets: Any, values: Any, mask: Any) -> Any:
+    """Per event, the sum of ``values`` over objects where ``mask`` (e.g. HT of selected jets)."""
+    backend = backend_of(offsets, values, mask)
+    if backend == "cpu":
+        offsets, values, mask = _cpu_arrays(offsets, (values, np.float64), (mask, np.bool_))
+    return implementation(backend).segmented_sum(offsets, values, mask)
+
+
+def segmented_count(offsets: Any, mask: Any) -> Any:
+    """Per event, how many objects pass ``mask`` (e.g. selected jets, b-tagged jets)."""
+    backend = backend_of(offsets, mask)
+    if backend == "cpu":
+        offsets, mask = _cpu_arrays(offsets, (mask, np.bool_))
+    return implementation(backend).segmented_count(offsets, mask)
+
+
+def gather(index: Any, content: Any, *, fill: float = float("nan")) -> Any:
+    """``content[index]`` where ``index >= 0``, else ``fill``: follows resolved links
+    (e.g. each jet's b-tagging discriminant; a missing link gives ``fill``)."""
+    backend = backend_of(index, content)
+    if backend == "cpu":
+        index = np.ascontiguousarray(index, dtype=np.int64)
+        content = np.ascontiguousarray(content, dtype=np.float64)
+        if len(index) and int(index.max(initial=-1)) >= len(content):
+            raise ValueError("gather index beyond the content")
+    return implementation(backend).gather(index, content, float(fill))

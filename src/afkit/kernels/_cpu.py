@@ -95,3 +95,36 @@ def fill_variations(sumw, sumw2, values, weights, selected, category, lo, hi, nb
                 w = wv[event]
                 row_w[b] += w
                 row_w2[b] += w * w
+
+
+@numba.njit(cache=True, nogil=True)
+def segmented_sum(offsets, values, mask):
+    out = np.zeros(len(offsets) - 1)
+    for event in range(len(offsets) - 1):
+        total = 0.0
+        for i in range(offsets[event], offsets[event + 1]):
+            if mask[i]:
+                total += values[i]
+        out[event] = total
+    return out
+
+
+@numba.njit(cache=True, nogil=True)
+def segmented_count(offsets, mask):
+    out = np.zeros(len(offsets) - 1, np.int64)
+    for event in range(len(offsets) - 1):
+        count = 0
+        for i in range(offsets[event], offsets[event + 1]):
+            if mask[i]:
+                count += 1
+        out[event] = count
+    return out
+
+
+@numba.njit(cache=True, nogil=True)
+def gather(index, content, fill):
+    out = np.empty(len(index))
+    for i in range(len(index)):
+        j = index[i]
+        out[i] = content[j] if j >= 0 else fill
+    return out

@@ -135,3 +135,60 @@ def fill_variations(sumw, sumw2, values, weights, selected, category, lo, hi, nb
     _fill_kernel[_blocks(values.shape[1]), THREADS](
         sumw, sumw2, values, weights, selected, category, lo, hi, nbins
     )
+
+
+@cuda.jit
+def _segmented_sum_kernel(offsets, values, mask, out):
+    event = cuda.grid(1)
+    if event >= offsets.shape[0] - 1:
+        return
+    total = 0.0
+    for i in range(offsets[event], offsets[event + 1]):
+        if mask[i]:
+            total += values[i]
+    out[event] = total
+
+
+@cuda.jit
+def _segmented_count_kernel(offsets, mask, out):
+    event = cuda.grid(1)
+    if event >= offsets.shape[0] - 1:
+        return
+    count = 0
+    for i in range(offsets[event], offsets[event + 1]):
+        if mask[i]:
+            count += 1
+    out[event] = count
+
+
+@cuda.jit
+def _gather_kernel(index, content, fill, out):
+    i = cuda.grid(1)
+    if i >= index.shape[0]:
+        return
+    j = index[i]
+    out[i] = content[j] if j >= 0 else fill
+
+
+def segmented_sum(offsets, values, mask):
+    n_events = len(offsets) - 1
+    out = _empty(offsets, max(n_events, 1))
+    _segmented_sum_kernel[_blocks(n_events), THREADS](offsets, values, mask, out)
+    return out[:n_events]
+
+
+def segmented_count(offsets, mask):
+    n_events = len(offsets) - 1
+    if hasattr(offsets, "__cuda_array_interface__"):
+        out = cuda.device_array(max(n_events, 1), np.int64)
+    else:
+        out = np.empty(max(n_events, 1), np.int64)
+    _segmented_count_kernel[_blocks(n_events), THREADS](offsets, mask, out)
+    return out[:n_events]
+
+
+def gather(index, content, fill):
+    n = len(index)
+    out = _empty(index, max(n, 1))
+    _gather_kernel[_blocks(n), THREADS](index, content, fill, out)
+    return out[:n]

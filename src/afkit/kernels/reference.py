@@ -118,3 +118,35 @@ def fill_variations(
                 w = float(weights[v, event])
                 sumw[category[v], b] += w
                 sumw2[category[v], b] += w * w
+
+
+def segmented_sum(
+    offsets: NDArray[np.int64], values: NDArray[np.float64], mask: NDArray[np.bool_]
+) -> NDArray[np.float64]:
+    """Per event, the sum of ``values`` over objects with ``mask`` (in object order; 0 if none)."""
+    out = np.zeros(len(offsets) - 1)
+    for event in range(len(offsets) - 1):
+        total = 0.0
+        for i in range(int(offsets[event]), int(offsets[event + 1])):
+            if mask[i]:
+                total += float(values[i])
+        out[event] = total
+    return out
+
+
+def segmented_count(offsets: NDArray[np.int64], mask: NDArray[np.bool_]) -> NDArray[np.int64]:
+    """Per event, the number of objects with ``mask``."""
+    return np.array(
+        [int(np.sum(mask[offsets[e] : offsets[e + 1]])) for e in range(len(offsets) - 1)], np.int64
+    )
+
+
+def gather(
+    index: NDArray[np.int64], content: NDArray[np.float64], fill: float
+) -> NDArray[np.float64]:
+    """``content[index]`` where ``index >= 0``, else ``fill`` (e.g. b-tag values through a link)."""
+    out = np.full(len(index), fill, dtype=np.float64)
+    for i, j in enumerate(index):
+        if j >= 0:
+            out[i] = content[j]
+    return out
