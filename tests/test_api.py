@@ -14,6 +14,7 @@ PUBLIC = {
     "EmptyFileError",
     "Events",
     "FileFormatError",
+    "Fileset",
     "FileSummary",
     "MissingBranchError",
     "MissingCollectionError",
@@ -21,11 +22,13 @@ PUBLIC = {
     "MissingNameError",
     "MissingTreeError",
     "NotRootFileError",
+    "RunReport",
     "TruncatedFileError",
     "UnknownEncodingError",
     "__version__",
     "inspect",
     "read",
+    "run",
 }
 
 

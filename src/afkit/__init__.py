@@ -7,7 +7,11 @@ Map of the package (the data flow from reading to results):
 * :mod:`afkit.events` — the lazy event model (:class:`Events`) and its behaviours.
 * :mod:`afkit.units` — the MeV/GeV policy.
 * :mod:`afkit.exceptions` — :class:`AfkitError` and its subclasses.
-* :mod:`afkit.cli` — the ``afkit`` command (``afkit inspect FILE``).
+* :mod:`afkit.fileset`, :mod:`afkit.executors`, :mod:`afkit.processor`, :mod:`afkit.accumulate` —
+  running processors over filesets (``afkit.run``) with exact event accounting.
+* :mod:`afkit.kernels`, :mod:`afkit.histograms` — Numba/CUDA hot paths and ``hist.Hist`` output.
+* :mod:`afkit.datagen` — the PHYSLITE-layout writer and the synthetic AGC dataset.
+* :mod:`afkit.cli` — the ``afkit`` command (``inspect``, ``generate``).
 """
 
 from __future__ import annotations
@@ -31,6 +35,8 @@ from afkit.exceptions import (
     TruncatedFileError,
     UnknownEncodingError,
 )
+from afkit.executors import RunReport, run
+from afkit.fileset import Fileset
 from afkit.inspection import FileSummary, inspect
 from afkit.io.api import read
 
@@ -47,15 +53,18 @@ __all__ = [
     "Events",
     "FileFormatError",
     "FileSummary",
+    "Fileset",
     "MissingBranchError",
     "MissingCollectionError",
     "MissingDependencyError",
     "MissingNameError",
     "MissingTreeError",
     "NotRootFileError",
+    "RunReport",
     "TruncatedFileError",
     "UnknownEncodingError",
     "__version__",
     "inspect",
     "read",
+    "run",
 ]

@@ -1,0 +1,135 @@
+"""Running a processor over a fileset: same result on any executor and chunking; exact accounting."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import awkward as ak
+import numpy as np
+import pytest
+
+import afkit
+from afkit.executors import plan
+from afkit.fileset import FileEntry, Fileset, SampleEntry
+
+
+class JetProcessor:
+    """Jet pT histogram, event and jet counts, and every event number seen (to catch doubles)."""
+
+    def process(self, events, context):  # type: ignore[no-untyped-def]
+        import hist
+
+        h = hist.Hist(hist.axis.Regular(20, 0, 400, name="pt"), storage=hist.storage.Weight())
+        h.fill(ak.to_numpy(ak.flatten(events.Jets.pt)))
+        return {
+            context.sample: {
+                "pt": h,
+                "events": len(events),
+                "jets": int(ak.sum(ak.num(events.Jets))),
+                "event_numbers": ak.to_list(events.EventInfo.eventNumber),
+            }
+        }
+
+
+def _fileset(tmp_path: Path, r21: Path, r24: Path, *, declare: bool = True) -> Fileset:
+    for src in (r21, r24):
+        shutil.copy(src, tmp_path / src.name)
+    samples = {
+        "r21": SampleEntry(
+            "r21",
+            "ttbar",
+            "nominal",
+            [FileEntry(r21.name, "CollectionTree", 40 if declare else -1)],
+        ),
+        "r24": SampleEntry(
+            "r24",
+            "ttbar",
+            "nominal",
+            [FileEntry(r24.name, "CollectionTree", 50 if declare else -1)],
+        ),
+    }
+    return Fileset(samples, 1.0, base=tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("executor", "chunksize"), [("iterative", 7), ("processes", 7), ("processes", 100)]
+)
+def test_same_result_on_every_executor_and_chunking(
+    tmp_path: Path, r21: Path, r24: Path, executor: str, chunksize: int
+) -> None:
+    fileset = _fileset(tmp_path, r21, r24)
+    reference, report0 = afkit.run(JetProcessor(), fileset, executor="iterative", chunksize=1000)
+    result, report = afkit.run(
+        JetProcessor(), fileset, executor=executor, chunksize=chunksize, workers=2
+    )
+    assert report.complete
+    assert report.events_processed == report.events_planned == 90
+    assert report.chunks == (len(range(0, 40, chunksize)) + len(range(0, 50, chunksize)))
+    for sample, jets in (("r21", 372), ("r24", 455)):
+        assert result[sample]["jets"] == jets == reference[sample]["jets"]
+        assert np.array_equal(
+            result[sample]["pt"].values(flow=True), reference[sample]["pt"].values(flow=True)
+        )
+        numbers = result[sample]["event_numbers"]
+        assert (
+            len(numbers) == len(set(numbers)) == report.samples[sample].processed
+        )  # no chunk twice
+    assert report0.complete
+
+
+def test_bad_file_fail_fast_and_skip(tmp_path: Path, r21: Path, r24: Path) -> None:
+    fileset = _fileset(tmp_path, r21, r24)
+    broken = tmp_path / r24.name
+    broken.write_bytes(broken.read_bytes()[:600_000])  # truncated copy
+    with pytest.raises(afkit.AfkitError) as info:
+        afkit.run(JetProcessor(), fileset, executor="iterative", chunksize=20)
+    assert str(broken) in str(info.value)
+    result, report = afkit.run(
+        JetProcessor(), fileset, executor="processes", chunksize=20, on_error="skip", workers=2
+    )
+    assert not report.complete
+    assert report.samples["r24"].skipped == 50
+    assert report.samples["r21"].processed == 40
+    assert report.events_processed + report.events_skipped == report.events_planned
+    assert {f.file for f in report.failures} == {str(broken)}
+    assert sum(f.entry_stop - f.entry_start for f in report.failures) == 50
+    assert all("TruncatedFileError" in f.error for f in report.failures)
+    assert "r24" not in result
+
+
+def test_planning_uses_declared_counts_and_opens_files_only_without(
+    tmp_path: Path, r21: Path, r24: Path
+) -> None:
+    declared = plan(_fileset(tmp_path, r21, r24), chunksize=16)
+    opened = plan(_fileset(tmp_path, r21, r24, declare=False), chunksize=16)
+    assert declared == opened
+    assert [(w.entry_start, w.entry_stop) for w in declared if w.sample == "r24"] == [
+        (0, 16),
+        (16, 32),
+        (32, 48),
+        (48, 50),
+    ]
+    big = Fileset(
+        {
+            "s": SampleEntry(
+                "s",
+                "p",
+                "nominal",
+                [
+                    FileEntry(f"/nonexistent/{i}.root", "CollectionTree", 100_000)
+                    for i in range(10_000)
+                ],
+            )
+        },
+        1.0,
+    )
+    assert len(plan(big, chunksize=50_000)) == 20_000  # no file is opened
+
+
+def test_bad_arguments(tmp_path: Path, r21: Path, r24: Path) -> None:
+    fileset = _fileset(tmp_path, r21, r24)
+    with pytest.raises(afkit.ConfigError, match="executor"):
+        afkit.run(JetProcessor(), fileset, executor="spark")  # type: ignore[arg-type]
+    with pytest.raises(afkit.ConfigError, match="chunksize"):
+        afkit.run(JetProcessor(), fileset, chunksize=0)
