@@ -1,4 +1,4 @@
-"""Running a processor over a fileset: same result on any executor and chunking; exact accounting."""
+"""Running a processor over a fileset: one result on any executor or chunking; exact accounting."""
 
 from __future__ import annotations
 
