@@ -75,7 +75,6 @@ def inspect(
     events = read(source, tree=tree, entry_stop=entry_stop)
     src = events.source
     schema = src.schema
-    is_physlite = src.scale or schema.by_container != {c: c for c in schema.collections}
     out = []
     for name, spec in schema.collections.items():
         objects = None
@@ -111,7 +110,7 @@ def inspect(
     return FileSummary(
         file=src.file,
         tree=src.reader.tree.name,
-        format="physlite" if is_physlite else "nanoaod",
+        format=schema.format,
         entries=src.num_entries,
         collections=tuple(out),
         undecodable=tuple((u.branch, u.cpp_type, u.reason) for u in schema.undecodable),

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -17,6 +16,7 @@ import afkit
 from afkit import kernels
 from afkit.histograms import WeightedCategoryHistogram
 from afkit.kernels import reference
+from tests.kernels.cudasim import run_simulated
 
 values_st = st.floats(allow_nan=True, allow_infinity=True, width=64)
 
@@ -86,12 +86,7 @@ def test_bad_shapes_and_configs() -> None:
         h.fill("zz", ["b"], np.zeros((1, 1)), np.zeros((1, 1)), np.ones((1, 1), bool))
 
 
-SIMULATOR = r"""
-import sys, warnings
-import numpy as np
-warnings.simplefilter("ignore")
-from afkit.kernels import _cuda
-d = np.load(sys.argv[1])
+SIMULATED = """
 sumw, sumw2 = np.zeros((3, 27)), np.zeros((3, 27))
 args = [d[k] for k in ("values", "weights", "selected", "category")]
 _cuda.fill_variations(sumw, sumw2, *args, 50.0, 550.0, 25)
@@ -108,17 +103,7 @@ def test_cuda_fill_under_the_simulator(tmp_path: Path) -> None:
         "category": np.array([0, 1, 2, 1]),
     }
     inputs["values"][0, :3] = np.nan
-    np.savez(tmp_path / "in.npz", **inputs)
-    done = subprocess.run(
-        [sys.executable, "-c", SIMULATOR, str(tmp_path / "in.npz"), str(tmp_path / "out.npz")],
-        env={**os.environ, "NUMBA_ENABLE_CUDASIM": "1"},
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    out = np.load(tmp_path / "out.npz")
+    out = run_simulated(tmp_path, SIMULATED, inputs)
     sumw, sumw2 = np.zeros((3, 27)), np.zeros((3, 27))
     reference.fill_variations(
         sumw,

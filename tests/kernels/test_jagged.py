@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +11,7 @@ from hypothesis import strategies as st
 
 from afkit import kernels
 from afkit.kernels import reference
+from tests.kernels.cudasim import run_simulated
 
 
 @settings(max_examples=80, deadline=None)
@@ -74,12 +72,7 @@ def test_ht_and_btag_through_links_on_real_physlite(r24: Path) -> None:
     )
 
 
-SIMULATOR = r"""
-import sys, warnings
-import numpy as np
-warnings.simplefilter("ignore")
-from afkit.kernels import _cuda
-d = np.load(sys.argv[1])
+SIMULATED = """
 s = _cuda.segmented_sum(d["offsets"], d["values"], d["mask"])
 c = _cuda.segmented_count(d["offsets"], d["mask"])
 np.savez(sys.argv[2], s=s, c=c, g=_cuda.gather(d["index"], d["values"], np.nan))
@@ -97,21 +90,10 @@ def test_cuda_versions_under_the_simulator(tmp_path: Path) -> None:
         "mask": rng.uniform(0, 1, n) < 0.6,
         "index": rng.integers(-1, n, 300),
     }
-    np.savez(tmp_path / "in.npz", **inputs)
-    done = subprocess.run(
-        [sys.executable, "-c", SIMULATOR, str(tmp_path / "in.npz"), str(tmp_path / "out.npz")],
-        env={**os.environ, "NUMBA_ENABLE_CUDASIM": "1"},
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    out = np.load(tmp_path / "out.npz")
+    out = run_simulated(tmp_path, SIMULATED, inputs)
     assert np.array_equal(
         out["s"], reference.segmented_sum(offsets, inputs["values"], inputs["mask"])
     )
     assert np.array_equal(out["c"], reference.segmented_count(offsets, inputs["mask"]))
-    assert np.array_equal(
-        out["g"], reference.gather(inputs["index"], inputs["values"], np.nan), equal_nan=True
-    )
+    expected = reference.gather(inputs["index"], inputs["values"], np.nan)
+    assert np.array_equal(out["g"], expected, equal_nan=True)

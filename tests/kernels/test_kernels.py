@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import awkward as ak
@@ -17,6 +13,7 @@ from hypothesis import strategies as st
 import afkit
 from afkit import kernels
 from afkit.kernels import reference
+from tests.kernels.cudasim import run_simulated
 
 counts = st.lists(st.integers(0, 9), min_size=0, max_size=40)
 
@@ -144,16 +141,10 @@ def test_mixed_devices_and_foreign_types_are_rejected() -> None:
         kernels.smearing_factors([1, 2], np.array([0, 1, 2]))
 
 
-SIMULATOR = r"""
-import json, sys, warnings
-import numpy as np
-warnings.simplefilter("ignore")
-np.seterr(all="ignore")  # uint64 wrap-around in the simulator's NumPy scalars is intended
-from afkit.kernels import _cuda
-data = np.load(sys.argv[1])
-smear = _cuda.smearing_factors(data["numbers"], data["offsets"], 0.05)
-cols = [data[k] for k in ("pt", "eta", "phi", "m", "tagged")]
-tri = _cuda.best_trijet_mass(data["offsets"], *cols)
+SIMULATED = """
+smear = _cuda.smearing_factors(d["numbers"], d["offsets"], 0.05)
+cols = [d[k] for k in ("pt", "eta", "phi", "m", "tagged")]
+tri = _cuda.best_trijet_mass(d["offsets"], *cols)
 np.savez(sys.argv[2], smear=np.asarray(smear), tri=np.asarray(tri))
 """
 
@@ -172,22 +163,10 @@ def test_cuda_kernels_under_the_simulator(tmp_path: Path) -> None:
         "m": rng.uniform(2, 20, n),
         "tagged": rng.uniform(0, 1, n) < 0.3,
     }
-    np.savez(tmp_path / "in.npz", **inputs)
-    env = {**os.environ, "NUMBA_ENABLE_CUDASIM": "1"}
-    done = subprocess.run(
-        [sys.executable, "-c", SIMULATOR, str(tmp_path / "in.npz"), str(tmp_path / "out.npz")],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    out = np.load(tmp_path / "out.npz")
+    out = run_simulated(tmp_path, SIMULATED, inputs)
     expected_smear = reference.smearing_factors(inputs["numbers"], offsets)
     assert np.array_equal(out["smear"].view(np.uint64), expected_smear.view(np.uint64))
     expected_tri = reference.best_trijet_mass(
         offsets, inputs["pt"], inputs["eta"], inputs["phi"], inputs["m"], inputs["tagged"]
     )
     assert np.array_equal(out["tri"], expected_tri, equal_nan=True)
-    assert json.dumps(True)

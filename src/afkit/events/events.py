@@ -6,10 +6,10 @@ from typing import TYPE_CHECKING, Any
 
 import awkward as ak
 
+from afkit.events.behavior import SOURCE_ATTR as _SOURCE_ATTR
+
 if TYPE_CHECKING:
     from afkit.events.source import EventSource
-
-_SOURCE_ATTR = "@afkit.source"
 
 
 class Events(ak.Array):  # type: ignore[misc]

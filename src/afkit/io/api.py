@@ -11,7 +11,6 @@ from afkit.events.source import EventSource
 from afkit.exceptions import (
     ArgumentTypeError,
     ConfigError,
-    DecodeError,
     FileFormatError,
     MissingTreeError,
     UnknownEncodingError,
@@ -157,12 +156,9 @@ def _event_format_loader(handle: Any, path: str) -> Any:
             data, offsets = reader.raw(name)
             if len(offsets) < 2:
                 continue
-            try:
-                entries = streamers.decode_event_format(
-                    bytes(data[offsets[0] : offsets[1]]), what=f"{name} in {path}"
-                )
-            except DecodeError:
-                raise
+            entries = streamers.decode_event_format(
+                bytes(data[offsets[0] : offsets[1]]), what=f"{name} in {path}"
+            )
             for entry in entries:
                 cache.setdefault(entry.branch, entry.key)
         return cache

@@ -88,5 +88,5 @@ def build_nanoaod_schema(tree: Any) -> tuple[Schema, dict[str, str]]:
             continue
         target = collections.setdefault(name, CollectionSpec(name, name, None, single, {}))
         target.fields.update(fields)
-    schema = Schema(collections, undecodable, {c: c for c in collections})
+    schema = Schema(collections, undecodable, {c: c for c in collections}, format="nanoaod")
     return schema, {c: counters[c] for c in collections if c in counters}

@@ -64,9 +64,6 @@ class BranchReader:
                 self._cache[key] = make()
             return self._cache[key]
 
-    def has_cached(self, kind: str, name: str) -> bool:
-        return (kind, name) in self._cache
-
     def _array(self, name: str, interpretation: Any = None) -> ak.Array:
         branch = self.branch(name)
         if branch.num_baskets == 0 and len(branch.branches) == 1:

@@ -192,6 +192,7 @@ class Schema:
     collections: dict[str, CollectionSpec]
     undecodable: list[Undecodable]
     by_container: dict[str, str]  # container name -> collection name
+    format: str = "physlite"  # or "nanoaod"
 
 
 def normalize_type(cpp_type: str) -> str:
