@@ -59,14 +59,15 @@ def summary(times: list[float]) -> dict[str, float]:
     return {"best_s": min(times), "median_s": statistics.median(times), "runs": len(times)}
 
 
-def write_result(name: str, payload: dict[str, Any]) -> Path:
-    RESULTS.mkdir(parents=True, exist_ok=True)
+def write_result(name: str, payload: dict[str, Any], directory: Path | None = None) -> Path:
+    folder = directory or RESULTS
+    folder.mkdir(parents=True, exist_ok=True)
     payload = {
         "benchmark": name,
         "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "machine": machine(),
         **payload,
     }
-    path = RESULTS / f"{name}.json"
+    path = folder / f"{name}.json"
     path.write_text(json.dumps(payload, indent=2) + "\n")
     return path

@@ -89,8 +89,10 @@ def test_bad_shapes_and_configs() -> None:
 SIMULATED = """
 sumw, sumw2 = np.zeros((3, 27)), np.zeros((3, 27))
 args = [d[k] for k in ("values", "weights", "selected", "category")]
-_cuda.fill_variations(sumw, sumw2, *args, 50.0, 550.0, 25)
-np.savez(sys.argv[2], sumw=sumw, sumw2=sumw2)
+_cuda.fill_variations(sumw, sumw2, *args, 50.0, 550.0, 25)  # shared-memory path
+fine_w, fine_w2 = np.zeros((3, 602)), np.zeros((3, 602))
+_cuda.fill_variations(fine_w, fine_w2, *args, 50.0, 550.0, 600)  # too many bins: global atomics
+np.savez(sys.argv[2], sumw=sumw, sumw2=sumw2, fine_w=fine_w, fine_w2=fine_w2)
 """
 
 
@@ -119,6 +121,11 @@ def test_cuda_fill_under_the_simulator(tmp_path: Path) -> None:
     # atomic adds may sum in another order on a device; the simulator happens to be serial
     assert np.allclose(out["sumw"], sumw, rtol=1e-12, atol=1e-12)
     assert np.allclose(out["sumw2"], sumw2, rtol=1e-12, atol=1e-12)
+    fine_w, fine_w2 = np.zeros((3, 602)), np.zeros((3, 602))
+    args = [inputs[k] for k in ("values", "weights", "selected", "category")]
+    reference.fill_variations(fine_w, fine_w2, *args, 50.0, 550.0, 600)
+    assert np.allclose(out["fine_w"], fine_w, rtol=1e-12, atol=1e-12)
+    assert np.allclose(out["fine_w2"], fine_w2, rtol=1e-12, atol=1e-12)
 
 
 CACHE = r"""

@@ -45,6 +45,25 @@ def test_gather(content: list[float], data) -> None:  # type: ignore[no-untyped-
     )
 
 
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.integers(0, 8), max_size=40), st.integers(1, 5), st.data())
+def test_leading_values(counts: list[int], k: int, data) -> None:  # type: ignore[no-untyped-def]
+    offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+    n = int(offsets[-1])
+    values = np.array(
+        data.draw(st.lists(st.floats(allow_nan=True, width=64), min_size=n, max_size=n))
+    )
+    mask = np.array(data.draw(st.lists(st.booleans(), min_size=n, max_size=n)), bool)
+    got = kernels.leading_values(offsets, values, mask, k)
+    assert got.shape == (k, len(counts))
+    assert np.array_equal(got, reference.leading_values(offsets, values, mask, k), equal_nan=True)
+
+
+def test_leading_values_rejects_bad_k() -> None:
+    with pytest.raises(ValueError, match="positive"):
+        kernels.leading_values(np.array([0, 1]), np.ones(1), np.ones(1, bool), 0)
+
+
 def test_gather_rejects_out_of_range() -> None:
     with pytest.raises(ValueError, match="beyond"):
         kernels.gather(np.array([0, 5]), np.zeros(3))
@@ -75,7 +94,8 @@ def test_ht_and_btag_through_links_on_real_physlite(r24: Path) -> None:
 SIMULATED = """
 s = _cuda.segmented_sum(d["offsets"], d["values"], d["mask"])
 c = _cuda.segmented_count(d["offsets"], d["mask"])
-np.savez(sys.argv[2], s=s, c=c, g=_cuda.gather(d["index"], d["values"], np.nan))
+lead = _cuda.leading_values(d["offsets"], d["values"], d["mask"], 4)
+np.savez(sys.argv[2], s=s, c=c, g=_cuda.gather(d["index"], d["values"], np.nan), lead=lead)
 """
 
 
@@ -97,3 +117,7 @@ def test_cuda_versions_under_the_simulator(tmp_path: Path) -> None:
     assert np.array_equal(out["c"], reference.segmented_count(offsets, inputs["mask"]))
     expected = reference.gather(inputs["index"], inputs["values"], np.nan)
     assert np.array_equal(out["g"], expected, equal_nan=True)
+    assert np.array_equal(
+        out["lead"], reference.leading_values(offsets, inputs["values"], inputs["mask"], 4),
+        equal_nan=True,
+    )

@@ -29,6 +29,7 @@ class WeightedCategoryHistogram:
     variations: list[str]
     name: str = "observable"
     label: str = "observable [GeV]"
+    backend: str = "cpu"  # where sumw/sumw2 live: "cpu" (NumPy) or "cuda" (CuPy)
     sumw: NDArray[np.float64] = field(init=False)
     sumw2: NDArray[np.float64] = field(init=False)
 
@@ -38,8 +39,9 @@ class WeightedCategoryHistogram:
                 f"need nbins >= 1 and hi > lo (got {self.nbins}, {self.lo}, {self.hi})"
             )
         shape = (len(self.processes) * len(self.variations), self.nbins + 2)
-        self.sumw = np.zeros(shape)
-        self.sumw2 = np.zeros(shape)
+        xp = kernels.array_module(self.backend)
+        self.sumw = xp.zeros(shape)
+        self.sumw2 = xp.zeros(shape)
 
     def category(self, process: str, variation: str) -> int:
         try:
@@ -53,7 +55,9 @@ class WeightedCategoryHistogram:
         self, process: str, variations: list[str], values: Any, weights: Any, selected: Any
     ) -> None:
         """Fill ``variations`` of ``process`` in one pass (arrays ``(variations, events)``)."""
-        category = np.array([self.category(process, v) for v in variations], np.int64)
+        category = kernels.to_device(
+            np.array([self.category(process, v) for v in variations], np.int64), self.backend
+        )
         kernels.fill_variations(
             self.sumw,
             self.sumw2,
@@ -80,8 +84,8 @@ class WeightedCategoryHistogram:
         )
         view = h.view(flow=True)
         n_p, n_v = len(self.processes), len(self.variations)
-        sumw = np.asarray(self.sumw).reshape(n_p, n_v, self.nbins + 2).transpose(2, 0, 1)
-        sumw2 = np.asarray(self.sumw2).reshape(n_p, n_v, self.nbins + 2).transpose(2, 0, 1)
+        sumw = kernels.to_host(self.sumw).reshape(n_p, n_v, self.nbins + 2).transpose(2, 0, 1)
+        sumw2 = kernels.to_host(self.sumw2).reshape(n_p, n_v, self.nbins + 2).transpose(2, 0, 1)
         # category axes carry an overflow bin in hist's flow view; afkit's categories are exact
         view.value[:, :n_p, :n_v] = sumw
         view.variance[:, :n_p, :n_v] = sumw2

@@ -14,16 +14,21 @@ from typing import Any
 
 import numpy as np
 
+from afkit.kernels._arrays import array_module, to_device, to_host
 from afkit.kernels._dispatch import backend_of, implementation
 
 __all__ = [
+    "array_module",
     "backend_of",
     "best_trijet_mass",
     "fill_variations",
     "gather",
+    "leading_values",
     "segmented_count",
     "segmented_sum",
     "smearing_factors",
+    "to_device",
+    "to_host",
 ]
 
 
@@ -127,3 +132,14 @@ def gather(index: Any, content: Any, *, fill: float = float("nan")) -> Any:
         if len(index) and int(index.max(initial=-1)) >= len(content):
             raise ValueError("gather index beyond the content")
     return implementation(backend).gather(index, content, float(fill))
+
+
+def leading_values(offsets: Any, values: Any, mask: Any, k: int) -> Any:
+    """``(k, events)``: row ``i`` holds each event's ``i``-th object passing ``mask`` (object
+    order), NaN where there are fewer — e.g. the pT of the four leading selected jets."""
+    if not isinstance(k, int) or k < 1:
+        raise ValueError(f"k must be a positive integer, not {k!r}")
+    backend = backend_of(offsets, values, mask)
+    if backend == "cpu":
+        offsets, values, mask = _cpu_arrays(offsets, (values, np.float64), (mask, np.bool_))
+    return implementation(backend).leading_values(offsets, values, mask, k)

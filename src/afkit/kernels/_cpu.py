@@ -128,3 +128,18 @@ def gather(index, content, fill):
         j = index[i]
         out[i] = content[j] if j >= 0 else fill
     return out
+
+
+@numba.njit(cache=True, nogil=True)
+def leading_values(offsets, values, mask, k):
+    n_events = len(offsets) - 1
+    out = np.full((k, n_events), np.nan)
+    for event in range(n_events):
+        found = 0
+        for i in range(offsets[event], offsets[event + 1]):
+            if found == k:
+                break
+            if mask[i]:
+                out[found, event] = values[i]
+                found += 1
+    return out

@@ -83,10 +83,20 @@ def _blocks(n: int) -> int:
     return max(1, (n + THREADS - 1) // THREADS)
 
 
+def _alloc(like: Any, shape: Any, dtype: Any = np.float64) -> Any:
+    """Uninitialised output on the device (and of the array kind) where ``like`` lives:
+    CuPy in -> CuPy out, so element-wise CuPy code can continue on kernel results."""
+    if type(like).__module__.startswith("cupy"):
+        import cupy
+
+        return cupy.empty(shape, dtype)
+    if hasattr(like, "__cuda_array_interface__"):  # a numba device array
+        return cuda.device_array(shape, dtype)
+    return np.empty(shape, dtype)  # the CUDA simulator works on NumPy arrays
+
+
 def _empty(like: Any, n: int) -> Any:
-    if hasattr(like, "__cuda_array_interface__"):  # real device: allocate there
-        return cuda.device_array(n, np.float64)
-    return np.empty(n, np.float64)
+    return _alloc(like, n)
 
 
 def smearing_factors(event_numbers, offsets, width):
@@ -131,10 +141,63 @@ def _fill_kernel(sumw, sumw2, values, weights, selected, category, lo, hi, nbins
             cuda.atomic.add(sumw2, (category[v], b), w * w)
 
 
+#: Bins (variations x (nbins + 2)) a block can keep in shared memory: 2 x 16 KiB of float64.
+SHARED_BINS = 2048
+FILL_BLOCKS_PER_SM = 8
+
+
+@cuda.jit
+def _fill_shared_kernel(sumw, sumw2, values, weights, selected, category, lo, hi, nbins):
+    # Each block accumulates the variations' bins in shared memory over a grid-stride range of
+    # events, then adds its partial histogram to global memory once: global atomics scale with
+    # blocks, not with entries, so contention on the few hot bins stays inside the SM.
+    local_w = cuda.shared.array(SHARED_BINS, np.float64)
+    local_w2 = cuda.shared.array(SHARED_BINS, np.float64)
+    width = nbins + 2
+    used = values.shape[0] * width
+    for i in range(cuda.threadIdx.x, used, cuda.blockDim.x):
+        local_w[i] = 0.0
+        local_w2[i] = 0.0
+    cuda.syncthreads()
+    n_events = values.shape[1]
+    stride = cuda.gridDim.x * cuda.blockDim.x
+    for v in range(values.shape[0]):
+        event = cuda.grid(1)
+        while event < n_events:
+            if selected[v, event]:
+                b = _regular_bin(values[v, event], lo, hi, nbins)
+                w = weights[v, event]
+                cuda.atomic.add(local_w, v * width + b, w)
+                cuda.atomic.add(local_w2, v * width + b, w * w)
+            event += stride
+    cuda.syncthreads()
+    for i in range(cuda.threadIdx.x, used, cuda.blockDim.x):
+        if local_w2[i] != 0.0:
+            row = category[i // width]
+            cuda.atomic.add(sumw, (row, i % width), local_w[i])
+            cuda.atomic.add(sumw2, (row, i % width), local_w2[i])
+
+
+def _fill_grid(n_events: int) -> int:
+    try:
+        sms = cuda.get_current_device().MULTIPROCESSOR_COUNT
+    except AttributeError:  # the simulator has no device to ask: any grid is correct
+        sms = 4
+    return max(1, min(_blocks(n_events), sms * FILL_BLOCKS_PER_SM))
+
+
 def fill_variations(sumw, sumw2, values, weights, selected, category, lo, hi, nbins):
-    _fill_kernel[_blocks(values.shape[1]), THREADS](
-        sumw, sumw2, values, weights, selected, category, lo, hi, nbins
-    )
+    n_var, n_events = values.shape
+    if n_events == 0:
+        return
+    if n_var * (nbins + 2) <= SHARED_BINS:
+        _fill_shared_kernel[_fill_grid(n_events), THREADS * 2](
+            sumw, sumw2, values, weights, selected, category, lo, hi, nbins
+        )
+    else:
+        _fill_kernel[_blocks(n_events), THREADS](
+            sumw, sumw2, values, weights, selected, category, lo, hi, nbins
+        )
 
 
 @cuda.jit
@@ -179,10 +242,7 @@ def segmented_sum(offsets, values, mask):
 
 def segmented_count(offsets, mask):
     n_events = len(offsets) - 1
-    if hasattr(offsets, "__cuda_array_interface__"):
-        out = cuda.device_array(max(n_events, 1), np.int64)
-    else:
-        out = np.empty(max(n_events, 1), np.int64)
+    out = _alloc(offsets, max(n_events, 1), np.int64)
     _segmented_count_kernel[_blocks(n_events), THREADS](offsets, mask, out)
     return out[:n_events]
 
@@ -192,3 +252,28 @@ def gather(index, content, fill):
     out = _empty(index, max(n, 1))
     _gather_kernel[_blocks(n), THREADS](index, content, fill, out)
     return out[:n]
+
+
+@cuda.jit
+def _leading_kernel(offsets, values, mask, out):
+    event = cuda.grid(1)
+    if event >= offsets.shape[0] - 1:
+        return
+    k = out.shape[0]
+    found = 0
+    for i in range(offsets[event], offsets[event + 1]):
+        if found == k:
+            break
+        if mask[i]:
+            out[found, event] = values[i]
+            found += 1
+    for rest in range(found, k):
+        out[rest, event] = math.nan
+
+
+def leading_values(offsets, values, mask, k):
+    n_events = len(offsets) - 1
+    shape = (k, max(n_events, 1))
+    out = _alloc(offsets, shape)
+    _leading_kernel[_blocks(n_events), THREADS](offsets, values, mask, out)
+    return out[:, :n_events]

@@ -150,3 +150,23 @@ def gather(
         if j >= 0:
             out[i] = content[j]
     return out
+
+
+def leading_values(
+    offsets: NDArray[np.int64], values: NDArray[np.float64], mask: NDArray[np.bool_], k: int
+) -> NDArray[np.float64]:
+    """``(k, events)``: row ``i`` is the ``i``-th object with ``mask`` of each event (object order),
+    NaN where an event has fewer (e.g. the nominal pT of the first four selected jets)."""
+    out = np.full((k, len(offsets) - 1), np.nan)
+    for event in range(len(offsets) - 1):
+        chosen = [
+            float(v)
+            for v, m in zip(
+                values[offsets[event] : offsets[event + 1]],
+                mask[offsets[event] : offsets[event + 1]], strict=False,
+            )
+            if m
+        ]
+        for i, v in enumerate(chosen[:k]):
+            out[i, event] = v
+    return out

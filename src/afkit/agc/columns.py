@@ -1,0 +1,116 @@
+"""The flat columns the AGC needs from one chunk of PHYSLITE events, on CPU or GPU.
+
+:func:`ChunkColumns.from_events` reads exactly the branches of spec §2 through afkit's event
+model (GeV as float64 = float64(stored MeV) / 1000; each jet's DL1dv01 probabilities through its
+resolved ``btaggingLink``, NaN where a link cannot be followed) and flattens them to offsets +
+content, the form :mod:`afkit.kernels` takes.  :meth:`ChunkColumns.to` copies them to a device
+explicitly — the "compute stage" after it never touches awkward.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields, replace
+from typing import Any
+
+import awkward as ak
+import numpy as np
+
+from afkit import kernels
+
+
+def _flat(array: ak.Array, dtype: Any) -> np.ndarray:
+    return np.ascontiguousarray(ak.to_numpy(ak.flatten(array, axis=1)), dtype=dtype)
+
+
+def _offsets(array: ak.Array) -> np.ndarray:
+    counts = ak.to_numpy(ak.num(array, axis=1)).astype(np.int64)
+    offsets = np.zeros(len(counts) + 1, np.int64)
+    np.cumsum(counts, out=offsets[1:])
+    return offsets
+
+
+@dataclass(frozen=True)
+class ChunkColumns:
+    """Per-event and per-object arrays of one chunk (NumPy on the CPU, CuPy on a GPU)."""
+
+    event_number: Any  # uint64, per event
+    mc_weight: Any | None  # float64 mcEventWeights[0], per event; None for data
+    electron_offsets: Any
+    electron_pt: Any
+    electron_eta: Any
+    electron_tight: Any  # bool: DFCommonElectronsLHTight == 1
+    muon_offsets: Any
+    muon_pt: Any
+    muon_eta: Any
+    muon_quality: Any  # int64
+    jet_offsets: Any  # over the full jet container (positions key the smearing)
+    jet_pt: Any
+    jet_eta: Any
+    jet_phi: Any
+    jet_m: Any
+    jet_jvt: Any  # bool: NNJvtPass == 1
+    jet_pb: Any  # DL1dv01 probabilities through btaggingLink (float64, NaN if no link)
+    jet_pc: Any
+    jet_pu: Any
+
+    @property
+    def n_events(self) -> int:
+        return len(self.event_number)
+
+    @property
+    def n_jets(self) -> int:
+        return len(self.jet_pt)
+
+    @classmethod
+    def from_events(cls, events: Any, *, mc: bool) -> ChunkColumns:
+        """Read the AGC columns of ``events`` (an :class:`afkit.Events` chunk in GeV)."""
+        electrons, muons, jets = events.Electrons, events.Muons, events.Jets
+        info = events.EventInfo
+        weight = None
+        if mc:
+            weight = np.asarray(ak.to_numpy(info.mcEventWeights[:, 0]), dtype=np.float64)
+        btag = jets.btagging
+
+        def probability(name: str) -> np.ndarray:
+            return _flat(ak.fill_none(btag[name], np.nan), np.float64)
+
+        return cls(
+            event_number=np.asarray(ak.to_numpy(info.eventNumber), dtype=np.uint64),
+            mc_weight=weight,
+            electron_offsets=_offsets(electrons.pt),
+            electron_pt=_flat(electrons.pt, np.float64),
+            electron_eta=_flat(electrons.eta, np.float64),
+            electron_tight=_flat(electrons.DFCommonElectronsLHTight, np.int64) == 1,
+            muon_offsets=_offsets(muons.pt),
+            muon_pt=_flat(muons.pt, np.float64),
+            muon_eta=_flat(muons.eta, np.float64),
+            muon_quality=_flat(muons.quality, np.int64),
+            jet_offsets=_offsets(jets.pt),
+            jet_pt=_flat(jets.pt, np.float64),
+            jet_eta=_flat(jets.eta, np.float64),
+            jet_phi=_flat(jets.phi, np.float64),
+            jet_m=_flat(jets.m, np.float64),
+            jet_jvt=_flat(jets.NNJvtPass, np.int64) == 1,
+            jet_pb=probability("DL1dv01_pb"),
+            jet_pc=probability("DL1dv01_pc"),
+            jet_pu=probability("DL1dv01_pu"),
+        )
+
+    def to(self, backend: str) -> ChunkColumns:
+        """The same columns on ``backend`` ("cpu" or "cuda"), copied explicitly."""
+        moved = {
+            f.name: None
+            if getattr(self, f.name) is None
+            else kernels.to_device(getattr(self, f.name), backend)
+            for f in fields(self)
+        }
+        return replace(self, **moved)
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes held by the columns (what a host-to-device copy moves)."""
+        return sum(
+            int(getattr(self, f.name).nbytes)
+            for f in fields(self)
+            if getattr(self, f.name) is not None
+        )

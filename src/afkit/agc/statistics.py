@@ -1,0 +1,293 @@
+"""Spec §6: AGC histograms -> cabinetry configuration (in memory) -> pyhf workspace -> fit.
+
+The configuration is a Python dict built here; cabinetry's template building is routed to a
+function that cuts afkit's ``hist.Hist`` objects to the fit binning, so no ROOT file is written
+or read on the way (cabinetry keeps its templates as ``.npz`` in a scratch folder).
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from afkit.agc import spec
+from afkit.exceptions import ConfigError, MissingDependencyError
+
+#: Modifier names of the statistical model (systematic name -> what it is built from).
+MC_SAMPLES = list(spec.MC_PROCESSES)
+
+
+def _systematics() -> list[dict[str, Any]]:
+    def one_sided(name: str, variation: str, samples: list[str]) -> dict[str, Any]:
+        return {
+            "Name": name,
+            "Up": {"VariationPath": f"_{variation}"},
+            "Down": {"Symmetrize": True},
+            "Samples": samples,
+            "Type": "NormPlusShape",
+        }
+
+    def two_sided(name: str, up: str, down: str, samples: list[str]) -> dict[str, Any]:
+        return {
+            "Name": name,
+            "Up": {"VariationPath": f"_{up}"},
+            "Down": {"VariationPath": f"_{down}"},
+            "Samples": samples,
+            "Type": "NormPlusShape",
+        }
+
+    systematics = [
+        one_sided("ME_variation", "ME_var", ["ttbar"]),
+        one_sided("PS_variation", "PS_var", ["ttbar"]),
+        two_sided("ttbar_scale", "scaleup", "scaledown", ["ttbar"]),
+        one_sided("jet_energy_scale", spec.PT_SCALE_UP, MC_SAMPLES),
+        one_sided("jet_energy_resolution", spec.PT_RES_UP, MC_SAMPLES),
+    ]
+    for i in range(spec.BTAG_JETS):
+        systematics.append(
+            two_sided(f"btag_NP_{i + 1}", f"btag_var_{i}_up", f"btag_var_{i}_down", MC_SAMPLES)
+        )
+    systematics.append(two_sided("wjets_scale", "scale_var_up", "scale_var_down", ["wjets"]))
+    systematics.append(
+        {
+            "Name": "luminosity",
+            "Up": {"Normalization": spec.LUMINOSITY_UNCERTAINTY},
+            "Down": {"Normalization": -spec.LUMINOSITY_UNCERTAINTY},
+            "Samples": MC_SAMPLES,
+            "Type": "Normalization",
+        }
+    )
+    return systematics
+
+
+def cabinetry_config(histogram_folder: str | Path, *, pseudo_data: bool = False) -> dict[str, Any]:
+    """The cabinetry configuration of spec §6 (regions, samples, systematics, POI)."""
+    data_name = "pseudodata" if pseudo_data else spec.DATA
+    return {
+        "General": {
+            "Measurement": "afkit_agc_ttbar",
+            "POI": spec.POI,
+            "HistogramFolder": str(histogram_folder),
+            # templates come from afkit's histograms in memory (see template_histogram);
+            # the path names them the way afkit's ROOT output does
+            "InputPath": "histograms.root:{RegionPath}_{SamplePath}{VariationPath}",
+            "VariationPath": "",
+        },
+        "Regions": [
+            {"Name": r.name, "RegionPath": r.name, "Variable": r.observable} for r in spec.REGIONS
+        ],
+        "Samples": [{"Name": data_name, "SamplePath": data_name, "Data": True}]
+        + [{"Name": p, "SamplePath": p} for p in spec.MC_PROCESSES],
+        "Systematics": _systematics(),
+        "NormFactors": [
+            {
+                "Name": spec.POI,
+                "Samples": "ttbar",
+                "Nominal": 1.0,
+                "Bounds": list(spec.POI_BOUNDS),
+            }
+        ],
+    }
+
+
+def fit_bin_edges() -> np.ndarray:
+    """11 bins of 40 GeV over [110, 550)."""
+    width = (spec.HI - spec.LO) / spec.NBINS * spec.FIT_MERGE
+    return np.arange(spec.FIT_LO, spec.FIT_HI + width / 2, width)
+
+
+def to_fit_binning(values: np.ndarray) -> np.ndarray:
+    """Cut per-bin ``values`` (the 25 analysis bins, no flow) to [110, 550), merge pairs."""
+    width = (spec.HI - spec.LO) / spec.NBINS
+    first = round((spec.FIT_LO - spec.LO) / width)
+    last = round((spec.FIT_HI - spec.LO) / width)
+    cut = np.asarray(values, dtype=np.float64)[first:last]
+    return cut.reshape(-1, spec.FIT_MERGE).sum(axis=1)
+
+
+def template(
+    hists: dict[str, Any], region: str, process: str, variation: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """(sum of weights, sum of squared weights) of one template in the fit binning."""
+    h = hists[region][:, process, variation]
+    return to_fit_binning(h.values()), to_fit_binning(h.variances())
+
+
+def pseudo_data(hists: dict[str, Any], region: str) -> tuple[np.ndarray, np.ndarray]:
+    """The AGC code's pseudo-data: ½ (ttbar ME_var + ttbar PS_var) + wjets (spec §6)."""
+    me = template(hists, region, "ttbar", "ME_var")
+    ps = template(hists, region, "ttbar", "PS_var")
+    wjets = template(hists, region, "wjets", spec.NOMINAL)
+    return 0.5 * (me[0] + ps[0]) + wjets[0], 0.25 * (me[1] + ps[1]) + wjets[1]
+
+
+def _boost_histogram(values: np.ndarray, variances: np.ndarray) -> Any:
+    import boost_histogram as bh
+
+    h = bh.Histogram(bh.axis.Variable(fit_bin_edges()), storage=bh.storage.Weight())
+    view = h.view()
+    view.value = values
+    view.variance = variances
+    return h
+
+
+def build_workspace(
+    hists: dict[str, Any], *, pseudo_data_: bool = False, workdir: str | Path | None = None
+) -> dict[str, Any]:
+    """The pyhf workspace of spec §6 from the region histograms (``{region: hist.Hist}``)."""
+    try:
+        import cabinetry
+    except ImportError as err:
+        raise MissingDependencyError(
+            "the AGC fit needs cabinetry and pyhf: pip install 'afkit[stats]'"
+        ) from err
+    missing = [r.name for r in spec.REGIONS if r.name not in hists]
+    if missing:
+        raise ConfigError(f"histograms for regions {missing} are missing; have {sorted(hists)}")
+    _check_templates(hists)
+    quiet = _Quiet("cabinetry")  # empty bins of small samples are normal; checked above instead
+    with quiet, tempfile.TemporaryDirectory(prefix="afkit-cabinetry-", dir=workdir) as folder:
+        config = cabinetry_config(folder, pseudo_data=pseudo_data_)
+        cabinetry.configuration.validate(config)
+        router = cabinetry.route.Router()
+
+        @router.register_template_builder()
+        def from_afkit_histograms(
+            region: dict[str, Any],
+            sample: dict[str, Any],
+            systematic: dict[str, Any],
+            template_name: str | None,
+        ) -> Any:
+            name = region["Name"]
+            if sample.get("Data"):
+                if pseudo_data_:
+                    return _boost_histogram(*pseudo_data(hists, name))
+                return _boost_histogram(*template(hists, name, spec.DATA, spec.NOMINAL))
+            variation = spec.NOMINAL
+            if template_name is not None:
+                variation = systematic[template_name]["VariationPath"].lstrip("_")
+            return _boost_histogram(*template(hists, name, sample["Name"], variation))
+
+        cabinetry.templates.build(config, router=router)
+        cabinetry.templates.postprocess(config)
+        workspace: dict[str, Any] = cabinetry.workspace.build(config)
+    return workspace
+
+
+def _check_templates(hists: dict[str, Any]) -> None:
+    """Every fit bin needs a positive total MC prediction, or the likelihood is undefined."""
+    for region in spec.REGIONS:
+        total = sum(template(hists, region.name, p, spec.NOMINAL)[0] for p in spec.MC_PROCESSES)
+        empty = [
+            f"[{lo:g}, {hi:g})"
+            for lo, hi, value in zip(fit_bin_edges()[:-1], fit_bin_edges()[1:], total, strict=True)
+            if not value > 0
+        ]
+        if empty:
+            raise ConfigError(
+                f"region {region.name}: the MC prediction is empty in fit bins "
+                f"{', '.join(empty)}; the fit needs more MC events (generate larger samples)"
+            )
+
+
+class _Quiet:
+    """Raise a logger's level to ERROR inside a ``with`` block."""
+
+    def __init__(self, name: str) -> None:
+        self.logger = logging.getLogger(name)
+        self.level = self.logger.level
+
+    def __enter__(self) -> None:
+        self.level = self.logger.level
+        self.logger.setLevel(logging.ERROR)
+
+    def __exit__(self, *exc: object) -> None:
+        self.logger.setLevel(self.level)
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """Yields per channel and sample in the fit binning, with the total's uncertainty."""
+
+    label: str
+    yields: dict[str, dict[str, list[float]]]  # channel -> sample -> per bin
+    total_uncertainty: dict[str, list[float]]  # channel -> per bin
+
+
+@dataclass(frozen=True)
+class FitResult:
+    """The maximum-likelihood fit of the AGC model (spec §6)."""
+
+    poi: str
+    value: float
+    uncertainty: float
+    pulls: dict[str, tuple[float, float]]  # nuisance parameter -> (pull, post-fit uncertainty)
+    normfactors: dict[str, tuple[float, float]]
+    bin_edges: list[float]
+    data: dict[str, list[float]]  # channel -> observed per bin
+    prefit: Prediction
+    postfit: Prediction
+    twice_nll: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _prediction(model: Any, result: Any | None, label: str) -> Prediction:
+    import cabinetry
+
+    predicted = cabinetry.model_utils.prediction(model, fit_results=result, label=label)
+    channels, samples = model.config.channels, model.config.samples
+    yields = {
+        c: {s: [float(v) for v in predicted.model_yields[ci][si]] for si, s in enumerate(samples)}
+        for ci, c in enumerate(channels)
+    }
+    total = {
+        c: [float(v) for v in predicted.total_stdev_model_bins[ci][-1]]
+        for ci, c in enumerate(channels)
+    }
+    return Prediction(label, yields, total)
+
+
+def fit(workspace: dict[str, Any]) -> FitResult:
+    """Maximum-likelihood fit with cabinetry (MINUIT, Hessian uncertainties)."""
+    import cabinetry
+
+    model, data = cabinetry.model_utils.model_and_data(workspace)
+    try:
+        result = cabinetry.fit.fit(model, data)
+    except Exception as err:
+        raise ConfigError(f"the maximum-likelihood fit failed: {err}") from err
+    labels = list(result.labels)
+    poi = labels.index(spec.POI)
+    prefit_unc = cabinetry.model_utils.prefit_uncertainties(model)
+    nominal = cabinetry.model_utils.asimov_parameters(model)
+    pulls: dict[str, tuple[float, float]] = {}
+    normfactors: dict[str, tuple[float, float]] = {}
+    for i, label in enumerate(labels):
+        best, unc = float(result.bestfit[i]), float(result.uncertainty[i])
+        if prefit_unc[i] == 0.0:  # unconstrained: normalisation factors (the POI among them)
+            normfactors[label] = (best, unc)
+        elif not label.startswith("staterror"):
+            pulls[label] = (
+                (best - float(nominal[i])) / float(prefit_unc[i]),
+                unc / float(prefit_unc[i]),
+            )
+    observed = cabinetry.model_utils._data_per_channel(model, data)
+    return FitResult(
+        poi=spec.POI,
+        value=float(result.bestfit[poi]),
+        uncertainty=float(result.uncertainty[poi]),
+        pulls=pulls,
+        normfactors=normfactors,
+        bin_edges=[float(e) for e in fit_bin_edges()],
+        data={c: [float(v) for v in observed[i]] for i, c in enumerate(model.config.channels)},
+        prefit=_prediction(model, None, "pre-fit"),
+        postfit=_prediction(model, result, "post-fit"),
+        twice_nll=float(result.best_twice_nll),
+    )
