@@ -178,9 +178,7 @@ def bench_agc(columns: ChunkColumns, repeat: int) -> dict[str, object]:
         assert np.allclose(a.variances(flow=True), b.variances(flow=True), rtol=1e-9, atol=0)
     speedup = min(t_cpu) / min(t_gpu)
     cpu_factors = kernels.smearing_factors(columns.event_number, columns.jet_offsets)
-    gpu_factors = kernels.to_host(
-        kernels.smearing_factors(device.event_number, device.jet_offsets)
-    )
+    gpu_factors = kernels.to_host(kernels.smearing_factors(device.event_number, device.jet_offsets))
     ulp = np.abs(cpu_factors.view(np.int64) - gpu_factors.view(np.int64))
     return {
         "events": columns.n_events,

@@ -30,6 +30,7 @@ class AGCResult:
     events: dict[str, dict[str, int]]
     seconds: dict[str, float]
     injected_mu: float | None
+    pruned: list[str] = field(default_factory=list)  # systematics removed where undefined
     outputs: dict[str, Path] = field(default_factory=dict)
 
     def summary(self) -> dict[str, Any]:
@@ -39,6 +40,7 @@ class AGCResult:
             "ttbar_norm": {"value": self.fit.value, "uncertainty": self.fit.uncertainty},
             "injected_mu": self.injected_mu,
             "fit": self.fit.to_dict(),
+            "pruned_systematics": self.pruned,
             "run": {
                 "executor": self.report.executor,
                 "chunks": self.report.chunks,
@@ -148,7 +150,10 @@ def run(
         raise ConfigError(f"the run did not process every event: {report.failures}")
     histograms_done = time.perf_counter()
     hists = result["hists"]
-    workspace = statistics.build_workspace(hists, pseudo_data_=pseudo_data, workdir=out)
+    pruned: list[str] = []
+    workspace = statistics.build_workspace(
+        hists, pseudo_data_=pseudo_data, workdir=out, pruned=pruned
+    )
     fit = statistics.fit(workspace)
     fit_done = time.perf_counter()
     seconds = {
@@ -157,7 +162,9 @@ def run(
         "compute": result["timing"]["compute"],
         "fit": fit_done - histograms_done,
     }
-    agc = AGCResult(fit, hists, report, result["events"], seconds, _injected_mu(fileset))
+    agc = AGCResult(
+        fit, hists, report, result["events"], seconds, _injected_mu(fileset), pruned=pruned
+    )
     agc.outputs["histograms"] = output.write_root(
         hists, out / "histograms.root", pseudo_data=pseudo_data
     )

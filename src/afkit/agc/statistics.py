@@ -107,15 +107,23 @@ def to_fit_binning(values: np.ndarray) -> np.ndarray:
     first = round((spec.FIT_LO - spec.LO) / width)
     last = round((spec.FIT_HI - spec.LO) / width)
     cut = np.asarray(values, dtype=np.float64)[first:last]
-    return cut.reshape(-1, spec.FIT_MERGE).sum(axis=1)
+    merged: np.ndarray = cut.reshape(-1, spec.FIT_MERGE).sum(axis=1)
+    return merged
 
 
 def template(
     hists: dict[str, Any], region: str, process: str, variation: str
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(sum of weights, sum of squared weights) of one template in the fit binning."""
+    """(sum of weights, sum of squared weights) of one template in the fit binning.
+
+    MC bins whose sum of weights is negative (possible with negative-weight generators and few
+    events) are set to 0 — a negative expectation has no Poisson meaning; the variance is kept.
+    """
     h = hists[region][:, process, variation]
-    return to_fit_binning(h.values()), to_fit_binning(h.variances())
+    values = to_fit_binning(h.values())
+    if process != spec.DATA:
+        values = np.where(values > 0, values, 0.0)
+    return values, to_fit_binning(h.variances())
 
 
 def pseudo_data(hists: dict[str, Any], region: str) -> tuple[np.ndarray, np.ndarray]:
@@ -137,9 +145,17 @@ def _boost_histogram(values: np.ndarray, variances: np.ndarray) -> Any:
 
 
 def build_workspace(
-    hists: dict[str, Any], *, pseudo_data_: bool = False, workdir: str | Path | None = None
+    hists: dict[str, Any],
+    *,
+    pseudo_data_: bool = False,
+    workdir: str | Path | None = None,
+    pruned: list[str] | None = None,
 ) -> dict[str, Any]:
-    """The pyhf workspace of spec §6 from the region histograms (``{region: hist.Hist}``)."""
+    """The pyhf workspace of spec §6 from the region histograms (``{region: hist.Hist}``).
+
+    Systematics that are undefined for a sample in a channel are removed
+    (:func:`prune_ill_defined`); their descriptions are appended to ``pruned`` if given.
+    """
     try:
         import cabinetry
     except ImportError as err:
@@ -176,13 +192,49 @@ def build_workspace(
         cabinetry.templates.build(config, router=router)
         cabinetry.templates.postprocess(config)
         workspace: dict[str, Any] = cabinetry.workspace.build(config)
+    removed = prune_ill_defined(workspace)
+    for line in removed:
+        logging.getLogger("afkit.agc").warning("pruned %s", line)
+    if pruned is not None:
+        pruned.extend(removed)
     return workspace
+
+
+def prune_ill_defined(workspace: dict[str, Any]) -> list[str]:
+    """Remove the systematics of a sample in a channel where they are undefined; say which.
+
+    A normalisation effect is a ratio of yields: it is undefined (0/0, or <= 0 after
+    symmetrisation) where a sample's nominal or varied yield in the channel vanishes — with
+    small MC samples this happens to minor backgrounds.  Such a modifier pair (normsys and its
+    histosys) would make the likelihood NaN; it is removed and reported instead.
+    """
+    removed = []
+    for channel in workspace["channels"]:
+        for sample in channel["samples"]:
+            bad = set()
+            for modifier in sample["modifiers"]:
+                if modifier["type"] == "normsys":
+                    hi, lo = modifier["data"]["hi"], modifier["data"]["lo"]
+                    if not (np.isfinite(hi) and np.isfinite(lo) and hi > 0 and lo > 0):
+                        bad.add(modifier["name"])
+            if bad:
+                sample["modifiers"] = [
+                    m
+                    for m in sample["modifiers"]
+                    if not (m["name"] in bad and m["type"] in ("normsys", "histosys"))
+                ]
+                removed += [
+                    f"{name} on {sample['name']} in {channel['name']}" for name in sorted(bad)
+                ]
+    return removed
 
 
 def _check_templates(hists: dict[str, Any]) -> None:
     """Every fit bin needs a positive total MC prediction, or the likelihood is undefined."""
     for region in spec.REGIONS:
-        total = sum(template(hists, region.name, p, spec.NOMINAL)[0] for p in spec.MC_PROCESSES)
+        total = np.sum(
+            [template(hists, region.name, p, spec.NOMINAL)[0] for p in spec.MC_PROCESSES], axis=0
+        )
         empty = [
             f"[{lo:g}, {hi:g})"
             for lo, hi, value in zip(fit_bin_edges()[:-1], fit_bin_edges()[1:], total, strict=True)

@@ -163,7 +163,8 @@ def leading_values(
             float(v)
             for v, m in zip(
                 values[offsets[event] : offsets[event + 1]],
-                mask[offsets[event] : offsets[event + 1]], strict=False,
+                mask[offsets[event] : offsets[event + 1]],
+                strict=False,
             )
             if m
         ]
