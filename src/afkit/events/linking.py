@@ -83,16 +83,24 @@ class LinkResolver:
             assert links.offsets is not None
             event = event_of_each(links.offsets)
 
-        event_format = source.event_format_keys()
-        present = set(np.unique(links.keys).tolist())
-        referenced: list[str] = []
-        key_to_target: dict[int, int] = {}
-        for name in self.candidates:
-            keys = container_keys(source.schema, name, event_format) & present
-            if keys:
-                for key in keys:
-                    key_to_target.setdefault(key, len(referenced))
-                referenced.append(name)
+        present = set(np.unique(links.keys).tolist()) - {0}  # 0: a null link
+
+        def match(event_format: dict[str, int]) -> tuple[list[str], dict[int, int]]:
+            referenced: list[str] = []
+            key_to_target: dict[int, int] = {}
+            for name in self.candidates:
+                keys = container_keys(source.schema, name, event_format) & present
+                if keys:
+                    for key in keys:
+                        key_to_target.setdefault(key, len(referenced))
+                    referenced.append(name)
+            return referenced, key_to_target
+
+        # Keys computed from container names and CLIDs usually match every link; the file's
+        # EventFormat (a second tree to read) is consulted only for keys they leave unmatched.
+        referenced, key_to_target = match({})
+        if present - set(key_to_target):
+            referenced, key_to_target = match(source.event_format_keys())
         offsets = [source.offsets(name) for name in referenced]
         index = resolve_links(event, links.keys, links.indices, key_to_target, offsets)
         return index, referenced

@@ -17,6 +17,7 @@ link kinds      raw ``{m_persKey, m_persIndex}`` record under the stored name, p
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -33,6 +34,7 @@ Buffers = dict[str, Callable[[], Any]]
 FormDict = dict[str, Any]
 
 
+@functools.lru_cache(maxsize=64)
 def _primitive(dtype: np.dtype[Any]) -> str:
     return "bool" if dtype.kind == "b" else str(np.dtype(dtype).newbyteorder("=").name)
 

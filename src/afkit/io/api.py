@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections import OrderedDict
 from typing import Any, Literal
 
 from afkit.events.events import Events
@@ -122,11 +123,52 @@ def _format(ttree: Any) -> str:
     return "nanoaod"
 
 
+#: Schemas of recently seen tree structures (files of one dataset share one structure).
+_SCHEMAS: OrderedDict[tuple[Any, int], Any] = OrderedDict()
+_SCHEMA_CACHE_SIZE = 16
+
+
+def structure_key(ttree: Any) -> int:
+    """A hash of everything a schema is built from: each branch's name, class, title, C++
+    class, type codes and leaves, and the file's streamer classes and versions.
+
+    Cheap (no interpretation is derived), so a dataset of many files with the same layout
+    builds its schema once per process instead of once per file.
+    """
+    items = []
+    for branch in ttree.itervalues(recursive=True):
+        leaves = tuple((leaf.classname, leaf.member("fTitle")) for leaf in branch.member("fLeaves"))
+        items.append(
+            (
+                branch.name,
+                branch.classname,
+                branch.title,
+                branch.member("fClassName", none_if_missing=True),
+                branch.member("fType", none_if_missing=True),
+                branch.member("fStreamerType", none_if_missing=True),
+                leaves,
+            )
+        )
+    streamers = tuple(
+        sorted((name, tuple(sorted(versions))) for name, versions in ttree.file.streamers.items())
+    )
+    return hash((tuple(items), streamers))
+
+
 def _cached_schema(ttree: Any, build: Any) -> Any:
-    """Schemas depend only on the tree's metadata: build once per open tree object."""
+    """Schemas depend only on the tree's structure: build once per open tree object and once
+    per distinct structure in this process (small LRU)."""
     cache = ttree.__dict__.setdefault("_afkit_schema", {})
-    if build not in cache:
-        cache[build] = build(ttree)
+    if build in cache:
+        return cache[build]
+    key = (build, structure_key(ttree))
+    if key in _SCHEMAS:
+        _SCHEMAS.move_to_end(key)
+    else:
+        _SCHEMAS[key] = build(ttree)
+        while len(_SCHEMAS) > _SCHEMA_CACHE_SIZE:
+            _SCHEMAS.popitem(last=False)
+    cache[build] = _SCHEMAS[key]
     return cache[build]
 
 
