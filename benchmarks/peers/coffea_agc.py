@@ -64,8 +64,10 @@ class CoffeaAGC(processor.ProcessorABC):  # type: ignore[misc]
         btag = events.BTagging_AntiKt4EMPFlow[jets.btaggingLink.m_persIndex]
         disc = np.log(
             ak.values_astype(btag.DL1dv01_pb, np.float64)
-            / (0.018 * ak.values_astype(btag.DL1dv01_pc, np.float64)
-               + 0.982 * ak.values_astype(btag.DL1dv01_pu, np.float64))
+            / (
+                0.018 * ak.values_astype(btag.DL1dv01_pc, np.float64)
+                + 0.982 * ak.values_astype(btag.DL1dv01_pu, np.float64)
+            )
         )
         pt0 = ak.values_astype(jets.pt, np.float64) / 1000.0
         quality = (abs(jets.eta) < 2.5) & (jets.NNJvtPass == 1)
@@ -82,17 +84,29 @@ class CoffeaAGC(processor.ProcessorABC):  # type: ignore[misc]
             tagged = ok & (disc > 2.456)
             n_b = ak.sum(tagged, axis=1)
             base = one_lepton & (ak.sum(ok, axis=1) >= 4)
-            sel = ak.zip({"pt": pt[ok], "eta": ak.values_astype(jets.eta[ok], np.float64),
-                          "phi": ak.values_astype(jets.phi[ok], np.float64),
-                          "m": ak.values_astype(jets.m[ok], np.float64) / 1000.0,
-                          "b": tagged[ok]})
+            sel = ak.zip(
+                {
+                    "pt": pt[ok],
+                    "eta": ak.values_astype(jets.eta[ok], np.float64),
+                    "phi": ak.values_astype(jets.phi[ok], np.float64),
+                    "m": ak.values_astype(jets.m[ok], np.float64) / 1000.0,
+                    "b": tagged[ok],
+                }
+            )
             tri = ak.combinations(sel, 3, fields=["a", "b_", "c"])
             parts = [tri.a, tri.b_, tri.c]
             px = sum(p.pt * np.cos(p.phi) for p in parts)
             py = sum(p.pt * np.sin(p.phi) for p in parts)
             pz = sum(p.pt * np.sinh(p.eta) for p in parts)
-            e = sum(np.sqrt((p.pt * np.cos(p.phi)) ** 2 + (p.pt * np.sin(p.phi)) ** 2
-                            + (p.pt * np.sinh(p.eta)) ** 2 + p.m**2) for p in parts)
+            e = sum(
+                np.sqrt(
+                    (p.pt * np.cos(p.phi)) ** 2
+                    + (p.pt * np.sin(p.phi)) ** 2
+                    + (p.pt * np.sinh(p.eta)) ** 2
+                    + p.m**2
+                )
+                for p in parts
+            )
             has_b = tri.a.b | tri.b_.b | tri.c.b
             best = ak.argmax(ak.where(has_b, np.hypot(px, py), -1.0), axis=1, keepdims=True)
             mass = np.sqrt(np.maximum(e**2 - px**2 - py**2 - pz**2, 0.0))
@@ -107,8 +121,12 @@ class CoffeaAGC(processor.ProcessorABC):  # type: ignore[misc]
         def fill(s: dict[str, Any], variation: str, w: np.ndarray) -> None:
             for region, h in hists.items():
                 m = s[region]
-                h.fill(observable=s[f"obs_{region}"][m], process=process, variation=variation,
-                       weight=w[m])
+                h.fill(
+                    observable=s[f"obs_{region}"][m],
+                    process=process,
+                    variation=variation,
+                    weight=w[m],
+                )
 
         nominal = select(pt0)
         variation = "nominal" if is_data else meta["variation"]
