@@ -5,31 +5,13 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-import awkward as ak
 import numpy as np
 import pytest
 
 import afkit
 from afkit.executors import plan
 from afkit.fileset import FileEntry, Fileset, SampleEntry
-
-
-class JetProcessor:
-    """Jet pT histogram, event and jet counts, and every event number seen (to catch doubles)."""
-
-    def process(self, events, context):  # type: ignore[no-untyped-def]
-        import hist
-
-        h = hist.Hist(hist.axis.Regular(20, 0, 400, name="pt"), storage=hist.storage.Weight())
-        h.fill(ak.to_numpy(ak.flatten(events.Jets.pt)))
-        return {
-            context.sample: {
-                "pt": h,
-                "events": len(events),
-                "jets": int(ak.sum(ak.num(events.Jets))),
-                "event_numbers": ak.to_list(events.EventInfo.eventNumber),
-            }
-        }
+from tests.executors.processors import JetProcessor
 
 
 def _fileset(tmp_path: Path, r21: Path, r24: Path, *, declare: bool = True) -> Fileset:

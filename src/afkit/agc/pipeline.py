@@ -48,6 +48,7 @@ class AGCResult:
                 "events_processed": self.report.events_processed,
                 "events_skipped": self.report.events_skipped,
                 "complete": self.report.complete,
+                "dashboard": self.report.dashboard,
                 "seconds": self.seconds,
                 "per_sample": self.events,
             },
@@ -124,11 +125,14 @@ def run(
     pseudo_data: bool = False,
     make_plots: bool = True,
     progress: Callable[[int, int], None] | None = None,
+    client: Any = None,
+    site: Any = None,
 ) -> AGCResult:
     """Run the AGC (spec §1-6) over ``fileset`` and write its outputs to ``outdir``.
 
     Outputs: ``histograms.root`` (AGC naming), ``result.json`` (fit, yields, run report) and,
     with ``make_plots``, ``{region}_prefit.png``, ``{region}_postfit.png``, ``pulls.png``.
+    ``client`` (dask) and ``site`` (jobqueue) are passed to :func:`afkit.run`.
     """
     import afkit
 
@@ -145,6 +149,8 @@ def run(
         chunksize=chunksize,
         workers=workers,
         progress=progress,
+        client=client,
+        site=site,
     )
     if not report.complete:  # on_error="fail": never expected, but never silent either
         raise ConfigError(f"the run did not process every event: {report.failures}")

@@ -141,9 +141,20 @@ def generate_command(
 )
 @click.option(
     "--executor",
-    type=click.Choice(["processes", "iterative"]),
+    type=click.Choice(["processes", "iterative", "dask", "jobqueue"]),
     default="processes",
     show_default=True,
+)
+@click.option(
+    "--scheduler",
+    default=None,
+    help="dask: address of a running scheduler (default: a local cluster).",
+)
+@click.option(
+    "--site",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="jobqueue: site profile (YAML/JSON: system, queue, cores, memory, workers, ...).",
 )
 @click.option("--backend", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True)
 @click.option("--workers", type=int, default=None, help="Worker processes (default: all cores).")
@@ -177,6 +188,8 @@ def generate_command(
 def agc_command(
     fileset_path: str | None,
     executor: str,
+    scheduler: str | None,
+    site: str | None,
     backend: str,
     workers: int | None,
     chunksize: int,
@@ -223,6 +236,8 @@ def agc_command(
                 pseudo_data=pseudo_data,
                 make_plots=plots,
                 progress=advanced,
+                client=scheduler,
+                site=site,
             )
     except AfkitError as err:
         click.echo(f"afkit: error: {err}", err=True)
@@ -239,6 +254,8 @@ def agc_command(
         f"{report.chunks} chunks ({executor}, {backend}); histograms "
         f"{result.seconds['histograms']:.1f} s, fit {result.seconds['fit']:.1f} s"
     )
+    if report.dashboard:
+        click.echo(f"dask dashboard: {report.dashboard}")
     click.echo(f"{fit.poi} = {fit.value:.3f} ± {fit.uncertainty:.3f}{injected}")
     click.echo(f"outputs in {outdir}/: " + ", ".join(p.name for p in result.outputs.values()))
 

@@ -1,46 +1,72 @@
-"""Running processors over filesets: planning, executors, reports.
+"""Running processors over filesets: planning, executors, checkpoints, reports.
 
-``afkit.run(processor, fileset, executor="processes" | "iterative", chunksize=...)`` returns
-``(result, RunReport)``.  One task per work item, accumulators tree-reduced in plan order so
-every executor and chunking gives the same result.  Bad files: ``on_error="fail"`` raises the
-first error (naming the file); ``"skip"`` records it and accounts the skipped events.
+``afkit.run(processor, fileset, executor=...)`` returns ``(result, RunReport)``.  Executors:
+``iterative`` (in this process, for debugging), ``processes`` (local pool; the default),
+``dask`` (any ``distributed.Client`` or scheduler address; a ``LocalCluster`` if none) and
+``jobqueue`` (SLURM/HTCondor/PBS worker jobs from a :class:`SiteProfile`).  One task per work
+item, accumulators tree-reduced in plan order, so every executor and chunking gives the same
+result.  Bad files: ``on_error="fail"`` raises the first error (naming the file); ``"skip"``
+records it and accounts the skipped events.  ``checkpoint=DIR`` makes a killed run resumable.
 """
 
 from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from typing import Any, Literal
 
 from afkit.accumulate import tree_reduce
 from afkit.exceptions import AfkitError, ConfigError
+from afkit.executors.checkpoint import Checkpoint
+from afkit.executors.jobqueue import SiteProfile
 from afkit.executors.plan import WorkItem, plan
 from afkit.executors.report import ChunkFailure, RunReport, SampleAccount
+from afkit.executors.work import Outcome, process_item
 from afkit.fileset import Fileset
-from afkit.processor import WorkContext
 
-__all__ = ["RunReport", "WorkItem", "plan", "run"]
+__all__ = ["Checkpoint", "RunReport", "SiteProfile", "WorkItem", "plan", "run"]
 
-Executor = Literal["iterative", "processes"]
+Executor = Literal["iterative", "processes", "dask", "jobqueue"]
+EXECUTORS = ("iterative", "processes", "dask", "jobqueue")
 OnError = Literal["fail", "skip"]
 
 
-def _process_item(
-    processor: Any, item: WorkItem, metadata: dict[str, Any]
-) -> tuple[Any, str | None]:
-    """Run one work item; return (accumulator, None) or (None, error text) for afkit errors."""
-    import afkit
+def _metadata(fileset: Fileset) -> dict[str, dict[str, Any]]:
+    return {
+        name: {
+            "xsec": s.xsec,
+            "sumw": s.sumw,
+            "luminosity": s.luminosity,
+            "is_data": s.is_data,
+            "process": s.process,
+            "variation": s.variation,
+        }
+        for name, s in fileset.samples.items()
+    }
 
-    try:
-        events = afkit.read(
-            item.file, tree=item.tree, entry_start=item.entry_start, entry_stop=item.entry_stop
-        )
-        context = WorkContext(item.sample, item.file, item.entry_start, item.entry_stop, metadata)
-        return processor.process(events, context), None
-    except AfkitError as err:
-        return None, f"{type(err).__name__}: {err}"
+
+def _local(
+    processor: Any,
+    items: list[WorkItem],
+    metadata: dict[str, dict[str, Any]],
+    workers: int | None,
+    pooled: bool,
+    retries: int,
+    backoff: float,
+) -> Iterator[tuple[int, Outcome]]:
+    if not pooled or len(items) <= 1:
+        for i, item in enumerate(items):
+            yield i, process_item(processor, item, metadata[item.sample], retries, backoff)
+        return
+    with ProcessPoolExecutor(workers or os.cpu_count() or 1) as pool:
+        futures = {
+            pool.submit(process_item, processor, item, metadata[item.sample], retries, backoff): i
+            for i, item in enumerate(items)
+        }
+        for future in as_completed(futures):
+            yield futures[future], future.result()
 
 
 def run(
@@ -52,62 +78,98 @@ def run(
     workers: int | None = None,
     on_error: OnError = "fail",
     progress: Callable[[int, int], None] | None = None,
+    client: Any = None,
+    site: SiteProfile | str | os.PathLike[str] | None = None,
+    checkpoint: str | os.PathLike[str] | None = None,
+    retries: int = 2,
+    backoff: float = 0.5,
 ) -> tuple[Any, RunReport]:
-    """Run ``processor`` over every chunk of ``fileset``; return (merged result, report)."""
-    if executor not in ("iterative", "processes"):
-        raise ConfigError(f"executor must be 'iterative' or 'processes', not {executor!r}")
+    """Run ``processor`` over every chunk of ``fileset``; return (merged result, report).
+
+    Args:
+        executor: ``iterative``, ``processes``, ``dask`` or ``jobqueue``.
+        chunksize: entries per work item.  workers: local pool / LocalCluster size.
+        on_error: ``fail`` (raise naming the file) or ``skip`` (report it, account its events).
+        progress: called as ``progress(done, total)`` after each work item.
+        client: for ``dask``: a ``distributed.Client``, a scheduler address, or None.
+        site: for ``jobqueue``: a :class:`SiteProfile` or the path of one (YAML/JSON).
+        checkpoint: directory keeping finished items; a rerun processes only the rest.
+        retries, backoff: attempts and exponential delay for transient I/O errors.
+    """
+    if executor not in EXECUTORS:
+        raise ConfigError(f"executor must be one of {', '.join(EXECUTORS)}, not {executor!r}")
     if on_error not in ("fail", "skip"):
         raise ConfigError(f"on_error must be 'fail' or 'skip', not {on_error!r}")
+    if executor == "jobqueue" and site is None:
+        raise ConfigError("the jobqueue executor needs a site profile (site=...)")
     start = time.perf_counter()
     items = plan(fileset, chunksize=chunksize)
     report = RunReport(executor=executor, chunks=len(items))
     for item in items:
         report.samples.setdefault(item.sample, SampleAccount()).planned += item.events
-    metadata = {
-        name: {
-            "xsec": s.xsec,
-            "sumw": s.sumw,
-            "luminosity": s.luminosity,
-            "is_data": s.is_data,
-            "process": s.process,
-            "variation": s.variation,
-        }
-        for name, s in fileset.samples.items()
-    }
+    metadata = _metadata(fileset)
     results: list[Any] = [None] * len(items)
+    done = 0
 
-    def record(i: int, outcome: tuple[Any, str | None]) -> None:
+    store = Checkpoint(checkpoint, processor) if checkpoint is not None else None
+    pending: list[int] = []
+    for i, item in enumerate(items):
+        found, value = store.load(item) if store else (False, None)
+        if found:
+            results[i] = value
+            report.samples[item.sample].processed += item.events
+            report.from_checkpoint += 1
+            done += 1
+        else:
+            pending.append(i)
+
+    def record(i: int, outcome: Outcome) -> None:
+        nonlocal done
         value, error = outcome
         item = items[i]
         account = report.samples[item.sample]
+        done += 1
         if error is None:
             results[i] = value
             account.processed += item.events
-            return
-        if on_error == "fail":
+            if store:
+                store.store(item, value)
+        elif on_error == "fail":
             raise AfkitError(
                 f"chunk {item.entry_start}-{item.entry_stop} failed: {error}", file=item.file
             )
-        account.skipped += item.events
-        report.failures.append(
-            ChunkFailure(item.sample, item.file, item.entry_start, item.entry_stop, error)
-        )
+        else:
+            account.skipped += item.events
+            report.failures.append(
+                ChunkFailure(item.sample, item.file, item.entry_start, item.entry_stop, error)
+            )
+        if progress:
+            progress(done, len(items))
 
-    if executor == "iterative" or len(items) <= 1:
-        for i, item in enumerate(items):
-            record(i, _process_item(processor, item, metadata[item.sample]))
-            if progress:
-                progress(i + 1, len(items))
+    todo = [items[i] for i in pending]
+    if executor in ("iterative", "processes"):
+        stream = _local(
+            processor, todo, metadata, workers, executor == "processes", retries, backoff
+        )
+        for j, outcome in stream:
+            record(pending[j], outcome)
     else:
-        n_workers = workers or os.cpu_count() or 1
-        with ProcessPoolExecutor(n_workers) as pool:
-            futures = [
-                pool.submit(_process_item, processor, item, metadata[item.sample]) for item in items
-            ]
-            for i, future in enumerate(futures):
-                record(i, future.result())
-                if progress:
-                    progress(i + 1, len(items))
+        from afkit.executors import dask as dask_executor
+        from afkit.executors import jobqueue
+
+        if executor == "dask":
+            context = dask_executor.connect(client, workers)
+        else:
+            profile = site if isinstance(site, SiteProfile) else SiteProfile.load(site)  # type: ignore[arg-type]
+            context = jobqueue.cluster_client(profile)
+        with context as connected:
+            report.dashboard = getattr(connected, "dashboard_link", None)
+            report.versions = dask_executor.preflight(connected)
+            stream = dask_executor.outcomes(
+                connected, processor, todo, metadata, retries=retries, backoff=backoff
+            )
+            for j, outcome in stream:
+                record(pending[j], outcome)
     report.check()
     result = tree_reduce([r for r in results if r is not None])
     if hasattr(processor, "postprocess"):

@@ -34,6 +34,9 @@ class RunReport:
     samples: dict[str, SampleAccount] = field(default_factory=dict)
     failures: list[ChunkFailure] = field(default_factory=list)
     seconds: float = 0.0
+    from_checkpoint: int = 0  # work items taken from the checkpoint, not processed again
+    dashboard: str | None = None  # the Dask dashboard of the run, when there is one
+    versions: dict[str, str] = field(default_factory=dict)  # checked on every Dask worker
 
     @property
     def events_planned(self) -> int:

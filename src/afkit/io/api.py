@@ -117,10 +117,12 @@ def _entry_range(
 
 
 def _format(ttree: Any) -> str:
-    names = ttree.keys(recursive=False)
-    if any("AuxDyn." in n or n.endswith("Aux.") for n in names):
-        return "physlite"
-    return "nanoaod"
+    cached: str | None = ttree.__dict__.get("_afkit_format")
+    if cached is None:
+        names = ttree.keys(recursive=False)
+        physlite = any("AuxDyn." in n or n.endswith("Aux.") for n in names)
+        cached = ttree.__dict__["_afkit_format"] = "physlite" if physlite else "nanoaod"
+    return cached
 
 
 #: Schemas of recently seen tree structures (files of one dataset share one structure).

@@ -1,0 +1,244 @@
+"""Executor benchmarks on this machine (issue targets in brackets):
+
+* scaling: the AGC processor over a generated dataset with 1 and 2 local workers (processes and
+  dask); efficiency = T1 / (2 T2)  [>= 90 %];
+* per-chunk overhead: a processor that touches no data, over many 1-event chunks; wall time per
+  chunk, which includes opening the chunk's events lazily  [< 10 ms];
+* planning: 10,000 files with declared counts  [< 1 s];
+* memory: peak RSS of a worker process for the dataset and for the dataset listed 10 times, at
+  a fixed chunk size, each in a fresh process  [ratio <= 1.1].
+
+Result: benchmarks/results/executors.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import afkit
+from _common import versions, write_result
+from afkit.agc import AGCProcessor
+from afkit.executors import plan
+from afkit.fileset import FileEntry, Fileset, SampleEntry
+
+
+class NoOp:
+    """Touches no data: what remains is scheduling, transport and opening the chunk."""
+
+    def process(self, events: Any, context: Any) -> int:
+        return 1
+
+
+def timed_run(
+    fileset: Fileset,
+    executor: str,
+    workers: int,
+    chunksize: int,
+    processor: Any,
+    client: Any = None,
+) -> float:
+    start = time.perf_counter()
+    _, report = afkit.run(
+        processor,
+        fileset,
+        executor=executor,  # type: ignore[arg-type]
+        workers=workers,
+        chunksize=chunksize,
+        client=client,
+    )
+    assert report.complete
+    return time.perf_counter() - start
+
+
+def scaling(fileset: Fileset, chunksize: int) -> dict[str, Any]:
+    """Processes: the pool's start is part of each run.  Dask: clusters started beforehand
+    (a running cluster is how Dask is used), so only the run itself is timed."""
+    from distributed import Client, LocalCluster
+
+    out: dict[str, Any] = {}
+    timed_run(fileset, "processes", 2, chunksize, AGCProcessor())  # warm caches
+    t = {
+        n: min(timed_run(fileset, "processes", n, chunksize, AGCProcessor()) for _ in range(2))
+        for n in (1, 2)
+    }
+    out["processes"] = {
+        "one_worker_s": t[1],
+        "two_workers_s": t[2],
+        "efficiency": t[1] / (2 * t[2]),
+    }
+    t = {}
+    for n in (1, 2):
+        with (
+            LocalCluster(
+                n_workers=n, threads_per_worker=1, processes=True, dashboard_address=":0"
+            ) as cluster,
+            Client(cluster) as client,
+        ):
+            timed_run(fileset, "dask", n, chunksize, AGCProcessor(), client)  # warm workers
+            t[n] = min(
+                timed_run(fileset, "dask", n, chunksize, AGCProcessor(), client) for _ in range(2)
+            )
+    out["dask"] = {
+        "one_worker_s": t[1],
+        "two_workers_s": t[2],
+        "efficiency": t[1] / (2 * t[2]),
+        "note": "cluster started before timing",
+    }
+    return out
+
+
+def overhead(fileset: Fileset, chunks: int) -> dict[str, Any]:
+    sample = next(iter(fileset.samples.values()))
+    one = Fileset(
+        {"s": dataclasses.replace(sample, files=sample.files[:1])}, 1.0, base=fileset.base
+    )
+    first = one.samples["s"].files[0]
+    tiny = Fileset(
+        {
+            "s": dataclasses.replace(
+                one.samples["s"], files=[FileEntry(first.path, first.tree, chunks)]
+            )
+        },
+        1.0,
+        base=fileset.base,
+    )
+    from distributed import Client, LocalCluster
+
+    out = {}
+    for executor in ("iterative", "processes"):
+        seconds = timed_run(tiny, executor, 2, 1, NoOp())
+        out[executor] = {
+            "chunks": chunks,
+            "seconds": seconds,
+            "ms_per_chunk": 1e3 * seconds / chunks,
+        }
+    with (
+        LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0"
+        ) as cluster,
+        Client(cluster) as client,
+    ):
+        timed_run(tiny, "dask", 2, 1, NoOp(), client)
+        seconds = timed_run(tiny, "dask", 2, 1, NoOp(), client)
+        executor = "dask"
+        out[executor] = {
+            "chunks": chunks,
+            "seconds": seconds,
+            "ms_per_chunk": 1e3 * seconds / chunks,
+        }
+    return out
+
+
+def planning() -> dict[str, Any]:
+    big = Fileset(
+        {
+            "s": SampleEntry(
+                "s",
+                "p",
+                "nominal",
+                [FileEntry(f"/data/{i}.root", "CollectionTree", 100_000) for i in range(10_000)],
+            )
+        },
+        1.0,
+    )
+    start = time.perf_counter()
+    items = plan(big, chunksize=50_000)
+    return {"files": 10_000, "work_items": len(items), "seconds": time.perf_counter() - start}
+
+
+RSS = """
+import json, resource, sys
+import afkit
+from afkit.agc import AGCProcessor
+from afkit.fileset import Fileset
+fileset = Fileset.load(sys.argv[1])
+_, report = afkit.run(AGCProcessor(), fileset, executor="processes", workers=1, chunksize=5000)
+assert report.complete
+peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+print(json.dumps({"events": report.events_processed, "worker_peak_rss_mb": peak}))
+"""
+
+
+def memory(fileset: Fileset, folder: Path) -> dict[str, Any]:
+    tenfold = dataclasses.replace(
+        fileset,
+        samples={
+            f"{name}#{k}": dataclasses.replace(s, name=f"{name}#{k}")
+            for k in range(10)
+            for name, s in fileset.samples.items()
+        },
+    )
+    out = {}
+    for label, fs in (("1x", fileset), ("10x", tenfold)):
+        path = fs.save(folder / f"fileset-{label}.json")
+        done = subprocess.run(
+            [sys.executable, "-c", RSS, str(path)], capture_output=True, text=True, check=True
+        )
+        out[label] = json.loads(done.stdout.strip().splitlines()[-1])
+    out["ratio"] = out["10x"]["worker_peak_rss_mb"] / out["1x"]["worker_peak_rss_mb"]
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--fileset", default=None, help="default: afkit's default AGC dataset")
+    parser.add_argument("--chunksize", type=int, default=10_000)
+    parser.add_argument("--chunks", type=int, default=400)
+    args = parser.parse_args()
+    if args.fileset is None:
+        from afkit.agc import default_dataset
+
+        args.fileset = str(default_dataset())
+    fileset = Fileset.load(args.fileset)
+    absolute = dataclasses.replace(
+        fileset,
+        base=None,
+        samples={
+            n: dataclasses.replace(
+                s, files=[FileEntry(fileset.resolve(f), f.tree, f.events) for f in s.files]
+            )
+            for n, s in fileset.samples.items()
+        },
+    )
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        payload = {
+            "fileset": args.fileset,
+            "scaling": scaling(fileset, args.chunksize),
+            "per_chunk_overhead": overhead(fileset, args.chunks),
+            "planning_10k_files": planning(),
+            "worker_memory": memory(absolute, Path(tmp)),
+            "targets": {
+                "efficiency": ">= 0.9",
+                "ms_per_chunk": "< 10",
+                "planning_s": "< 1",
+                "rss_ratio": "<= 1.1",
+            },
+            "versions": versions("afkit", "dask", "distributed", "numpy", "awkward", "uproot"),
+        }
+    out = write_result("executors", payload)
+    s = payload["scaling"]
+    efficiency = {k: round(v["efficiency"], 2) for k, v in s.items()}
+    print(f"efficiency: {efficiency}")
+    print(
+        "overhead ms/chunk:",
+        {k: round(v["ms_per_chunk"], 2) for k, v in payload["per_chunk_overhead"].items()},
+    )
+    print(
+        f"planning {payload['planning_10k_files']['seconds']:.3f} s; "
+        f"RSS ratio {payload['worker_memory']['ratio']:.3f}; wrote {out}"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,118 @@
+"""The Dask executor: one future per work item on any ``distributed`` cluster.
+
+No task graph is built: work items are submitted directly (``client.submit``) and collected
+as they finish; accumulators are merged by the driver in plan order.  Dask reschedules the
+tasks of a worker that dies (up to ``distributed.scheduler.allowed-failures`` times, then the
+item is reported as failed), so a lost worker costs time, not events.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from afkit.exceptions import ConfigError, MissingDependencyError
+from afkit.executors.plan import WorkItem
+from afkit.executors.work import Outcome, process_item
+
+#: Compared between the driver and every worker before a run (a mismatch breaks pickling or
+#: changes results in ways that are hard to trace).
+CHECKED_PACKAGES = ("afkit", "awkward", "uproot", "numba", "numpy", "hist", "dask", "distributed")
+
+
+def _distributed() -> Any:
+    try:
+        import distributed
+    except ImportError as err:
+        raise MissingDependencyError(
+            "the dask executor needs dask.distributed: pip install 'afkit[dask]'"
+        ) from err
+    return distributed
+
+
+@contextmanager
+def connect(client: Any, workers: int | None) -> Iterator[Any]:
+    """A ``distributed.Client``: the one given, one connected to an address, or a
+    ``LocalCluster`` (one single-threaded worker process per core) closed afterwards."""
+    distributed = _distributed()
+    if isinstance(client, distributed.Client):
+        yield client
+        return
+    if isinstance(client, str):
+        with distributed.Client(client) as connected:
+            yield connected
+        return
+    if client is not None:
+        raise ConfigError(
+            f"client must be a distributed.Client, an address or None, not {client!r}"
+        )
+    import os
+
+    n = workers or os.cpu_count() or 1
+    with (
+        distributed.LocalCluster(
+            n_workers=n, threads_per_worker=1, processes=True, dashboard_address=":0"
+        ) as cluster,
+        distributed.Client(cluster) as local,
+    ):
+        yield local
+
+
+def preflight(client: Any) -> dict[str, Any]:
+    """Check that every worker runs the driver's Python and package versions; return them.
+
+    Raises :class:`afkit.ConfigError` listing each mismatch (worker, package, both versions).
+    """
+    versions = client.get_versions(packages=list(CHECKED_PACKAGES))
+    mine = versions["client"]
+    problems = []
+    for address, theirs in versions.get("workers", {}).items():
+        if theirs is None:
+            continue
+        pairs = [("python", mine["host"].get("python"), theirs["host"].get("python"))]
+        pairs += [(p, mine["packages"].get(p), theirs["packages"].get(p)) for p in CHECKED_PACKAGES]
+        for name, here, there in pairs:
+            if here != there:
+                problems.append(f"{address}: {name} {there} (driver: {here})")
+    if problems:
+        raise ConfigError("workers differ from the driver: " + "; ".join(problems))
+    return dict(mine["packages"], python=mine["host"].get("python"))
+
+
+def outcomes(
+    client: Any,
+    processor: Any,
+    items: list[WorkItem],
+    metadata: dict[str, dict[str, Any]],
+    *,
+    retries: int,
+    backoff: float,
+) -> Iterator[tuple[int, Outcome]]:
+    """Submit every item; yield ``(index, outcome)`` in completion order."""
+    distributed = _distributed()
+    run_id = uuid.uuid4().hex[:8]
+    # a fresh key per run: equal processors of consecutive runs must not share scattered data
+    remote = client.scatter(processor, broadcast=True, hash=False) if items else None
+    futures = {
+        client.submit(
+            process_item,
+            remote,
+            item,
+            metadata[item.sample],
+            retries,
+            backoff,
+            key=f"afkit-{run_id}-{i}",
+            pure=False,
+        ): i
+        for i, item in enumerate(items)
+    }
+    for future in distributed.as_completed(futures):
+        index = futures[future]
+        try:
+            outcome = future.result()
+        except distributed.KilledWorker as err:
+            outcome = (None, f"KilledWorker: the item's workers died repeatedly ({err})")
+        future.release()
+        yield index, outcome

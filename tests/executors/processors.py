@@ -1,0 +1,37 @@
+"""Processors shared by the executor tests (importable by worker processes and batch jobs)."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import awkward as ak
+
+
+class JetProcessor:
+    """Jet pT histogram, event and jet counts, and every event number seen (to catch doubles)."""
+
+    def process(self, events: Any, context: Any) -> dict[str, Any]:
+        import hist
+
+        h = hist.Hist(hist.axis.Regular(20, 0, 400, name="pt"), storage=hist.storage.Weight())
+        h.fill(ak.to_numpy(ak.flatten(events.Jets.pt)))
+        return {
+            context.sample: {
+                "pt": h,
+                "events": len(events),
+                "jets": int(ak.sum(ak.num(events.Jets))),
+                "event_numbers": ak.to_list(events.EventInfo.eventNumber),
+            }
+        }
+
+
+class SlowJetProcessor(JetProcessor):
+    """The same, taking ``delay`` seconds per chunk: long enough runs to kill things in."""
+
+    def __init__(self, delay: float) -> None:
+        self.delay = delay
+
+    def process(self, events: Any, context: Any) -> dict[str, Any]:
+        time.sleep(self.delay)
+        return super().process(events, context)
