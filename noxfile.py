@@ -45,6 +45,8 @@ def benchmarks(session: nox.Session) -> None:
     session.run("python", "benchmarks/bench_read.py", *session.posargs)
     session.run("python", "benchmarks/bench_generate.py")
     session.run("python", "benchmarks/bench_kernels.py")
+    session.run("python", "benchmarks/bench_agc.py", "--rdataframe")
+    session.run("python", "benchmarks/bench_executors.py")
 
 
 @nox.session
@@ -52,3 +54,4 @@ def gpu(session: nox.Session) -> None:
     """GPU-marked tests (on a CUDA machine)."""
     session.install("-e", ".[test,cuda]")
     session.run("pytest", "-m", "gpu", "--run-gpu", *session.posargs)
+    session.run("python", "benchmarks/bench_gpu.py", "--fileset", "agc-data/fileset.json")
