@@ -35,7 +35,7 @@ def docs(session: nox.Session) -> None:
 def examples(session: nox.Session) -> None:
     """Run every example script."""
     session.install("-e", ".[test]")
-    session.run("pytest", "tests/test_examples.py", *session.posargs)
+    session.run("pytest", "tests/test_examples.py", "tests/agc/test_example.py", *session.posargs)
 
 
 @nox.session
