@@ -77,9 +77,10 @@ def inspect_command(
 @click.option(
     "--chunk-size",
     type=int,
-    default=20_000,
+    default=5_000,
     show_default=True,
-    help="Events held in memory at once per writing process.",
+    help="Events per random stream and held in memory at once per writing process "
+    "(with the seed, it determines the events; the same as afkit.datagen's default).",
 )
 @click.option("--workers", type=int, default=None, help="Parallel writers (default: all cores).")
 @click.option("--sample", "samples", multiple=True, help="Only these samples (repeatable).")

@@ -30,6 +30,7 @@ from afkit.fileset import FileEntry, Fileset, SampleEntry
 DEFAULT_LUMINOSITY = 1.0  # [pb^-1]: keeps the default data sample at ~17k events
 MC_RUN, DATA_RUN = 410000, 440000
 EVENT_NUMBER_STRIDE = 1_000_000_000
+DEFAULT_CHUNK_SIZE = 5_000  # events per random stream: part of what makes a dataset (and its seed)
 
 
 @dataclass(frozen=True)
@@ -66,7 +67,7 @@ def generate(
     luminosity: float = DEFAULT_LUMINOSITY,
     compression: str = "zstd5",
     files_per_sample: int = 2,
-    chunk_size: int = 5_000,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
     samples: list[str] | None = None,
     workers: int | None = None,
     progress: Callable[[str, int, int], None] | None = None,
