@@ -31,7 +31,19 @@ from _common import summary, versions, write_result
 from afkit.agc import AGCProcessor, spec
 from afkit.agc.columns import ChunkColumns
 from afkit.executors import plan
-from afkit.fileset import Fileset
+from afkit.fileset import Fileset, SampleEntry
+
+
+def sample_metadata(s: SampleEntry) -> dict[str, Any]:
+    """What the peer implementations need to know of a sample (normalisation, role)."""
+    return {
+        "is_data": s.is_data,
+        "process": s.process,
+        "variation": s.variation,
+        "xsec": s.xsec,
+        "luminosity": s.luminosity,
+        "sumw": s.sumw,
+    }
 
 
 def run_afkit(fileset: Fileset, chunksize: int) -> dict[str, Any]:
@@ -70,17 +82,7 @@ def run_coffea(fileset: Fileset, chunksize: int) -> dict[str, Any]:
         name: {"files": {fileset.resolve(f): f.tree for f in s.files}}
         for name, s in fileset.samples.items()
     }
-    meta = {
-        name: {
-            "is_data": s.is_data,
-            "process": s.process,
-            "variation": s.variation,
-            "xsec": s.xsec,
-            "luminosity": s.luminosity,
-            "sumw": s.sumw,
-        }
-        for name, s in fileset.samples.items()
-    }
+    meta = {name: sample_metadata(s) for name, s in fileset.samples.items()}
     runner = processor.Runner(
         processor.IterativeExecutor(), schema=PHYSLITESchema, chunksize=chunksize
     )
@@ -98,14 +100,7 @@ def run_rdataframe(fileset: Fileset) -> dict[tuple[str, str, str], Any]:
     rdataframe_agc.declare(root)
     booked = {}
     for s in fileset.samples.values():
-        meta = {
-            "is_data": s.is_data,
-            "process": s.process,
-            "variation": s.variation,
-            "xsec": s.xsec,
-            "luminosity": s.luminosity,
-            "sumw": s.sumw,
-        }
+        meta = sample_metadata(s)
         files = [fileset.resolve(f) for f in s.files]
         process = "data" if s.is_data else s.process
         for (region, variation), h in rdataframe_agc.book(root, files, meta).items():
