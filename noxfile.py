@@ -20,7 +20,7 @@ def lint(session: nox.Session) -> None:
     """ruff (style, imports, banned APIs) and mypy (strict on src/)."""
     session.install("-e", ".[dev]")
     session.run("ruff", "check", "src", "tests", "benchmarks", "examples", "noxfile.py")
-    session.run("ruff", "format", "--check", "src")
+    session.run("ruff", "format", "--check", "src", "tests", "benchmarks", "examples", "noxfile.py")
     session.run("mypy")
 
 

@@ -19,8 +19,10 @@ result = agc.run(fileset, outdir=outdir, executor="processes", chunksize=100_000
 report = result.report
 print(f"{report.events_processed} of {report.events_planned} events, {report.chunks} chunks")
 for sample, counts in result.events.items():
-    print(f"  {sample:22s} {counts['events']:7d} events  4j1b {counts['4j1b']:5d}"
-          f"  4j2b {counts['4j2b']:5d}")
+    print(
+        f"  {sample:22s} {counts['events']:7d} events  4j1b {counts['4j1b']:5d}"
+        f"  4j2b {counts['4j2b']:5d}"
+    )
 
 h = result.hists["4j2b"]  # hist.Hist: observable x process x variation, weighted
 print("ttbar m_bjj nominal yield:", h[:, "ttbar", "nominal"].sum().value)

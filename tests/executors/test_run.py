@@ -115,3 +115,47 @@ def test_bad_arguments(tmp_path: Path, r21: Path, r24: Path) -> None:
         afkit.run(JetProcessor(), fileset, executor="spark")  # type: ignore[arg-type]
     with pytest.raises(afkit.ConfigError, match="chunksize"):
         afkit.run(JetProcessor(), fileset, chunksize=0)
+
+
+def test_planning_opens_files_without_counts_in_parallel(tmp_path: Path, r24: Path) -> None:
+    shutil.copy(r24, tmp_path / r24.name)
+    files = [FileEntry(r24.name, "CollectionTree", -1) for _ in range(4)]
+    fileset = Fileset({"s": SampleEntry("s", "ttbar", "nominal", files)}, 1.0, base=tmp_path)
+    items = plan(fileset, chunksize=20)
+    assert len(items) == 4 * 3
+    assert sum(w.events for w in items) == 4 * 50
+    wrong = Fileset(
+        {"s": SampleEntry("s", "ttbar", "nominal", [FileEntry(r24.name, "Events", -1)])},
+        1.0,
+        base=tmp_path,
+    )
+    with pytest.raises(afkit.MissingTreeError, match="CollectionTree"):
+        plan(wrong, chunksize=20)
+
+
+def test_planning_counts_run_concurrently(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Four count look-ups must be in flight at once, or the barrier of four times out."""
+    import sys
+    import threading
+
+    planning = sys.modules["afkit.executors.plan"]  # the package exports the function `plan`
+
+    barrier = threading.Barrier(4, timeout=10)
+
+    def count(fileset: Fileset, entry: FileEntry) -> int:
+        barrier.wait()
+        return 10
+
+    monkeypatch.setattr(planning, "_count", count)
+    files = [FileEntry(f"f{i}.root", "CollectionTree", -1) for i in range(4)]
+    fileset = Fileset({"s": SampleEntry("s", "ttbar", "nominal", files)}, 1.0, base=tmp_path)
+    assert sum(w.events for w in planning.plan(fileset, chunksize=3)) == 40
+
+
+def test_progress_bar(tmp_path: Path, r21: Path, r24: Path) -> None:
+    fileset = _fileset(tmp_path, r21, r24)
+    result, report = afkit.run(
+        JetProcessor(), fileset, executor="iterative", chunksize=20, progress=True
+    )
+    assert report.complete
+    assert result["r24"]["events"] == 50

@@ -118,6 +118,7 @@ def test_cuda_versions_under_the_simulator(tmp_path: Path) -> None:
     expected = reference.gather(inputs["index"], inputs["values"], np.nan)
     assert np.array_equal(out["g"], expected, equal_nan=True)
     assert np.array_equal(
-        out["lead"], reference.leading_values(offsets, inputs["values"], inputs["mask"], 4),
+        out["lead"],
+        reference.leading_values(offsets, inputs["values"], inputs["mask"], 4),
         equal_nan=True,
     )

@@ -69,6 +69,33 @@ def _local(
             yield futures[future], future.result()
 
 
+class _ProgressBar:
+    """A rich progress bar for ``run(progress=True)``; callable as ``(done, total)``."""
+
+    def __enter__(self) -> _ProgressBar:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+        self._bar = Progress(
+            "[progress.description]{task.description}",
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeRemainingColumn(),
+            transient=False,
+        )
+        self._bar.__enter__()
+        self._task = self._bar.add_task("chunks", total=None)
+        return self
+
+    def __call__(self, done: int, total: int) -> None:
+        self._bar.update(self._task, completed=done, total=total)
+
+    def note(self, text: str) -> None:
+        self._bar.console.print(text)
+
+    def __exit__(self, *exc: object) -> None:
+        self._bar.__exit__(None, None, None)
+
+
 def run(
     processor: Any,
     fileset: Fileset,
@@ -77,7 +104,7 @@ def run(
     chunksize: int = 100_000,
     workers: int | None = None,
     on_error: OnError = "fail",
-    progress: Callable[[int, int], None] | None = None,
+    progress: Callable[[int, int], None] | bool | None = None,
     client: Any = None,
     site: SiteProfile | str | os.PathLike[str] | None = None,
     checkpoint: str | os.PathLike[str] | None = None,
@@ -90,7 +117,8 @@ def run(
         executor: ``iterative``, ``processes``, ``dask`` or ``jobqueue``.
         chunksize: entries per work item.  workers: local pool / LocalCluster size.
         on_error: ``fail`` (raise naming the file) or ``skip`` (report it, account its events).
-        progress: called as ``progress(done, total)`` after each work item.
+        progress: ``True`` for a rich progress bar (with the Dask dashboard link), or a
+            callable ``progress(done, total)`` called after each work item.
         client: for ``dask``: a ``distributed.Client``, a scheduler address, or None.
         site: for ``jobqueue``: a :class:`SiteProfile` or the path of one (YAML/JSON).
         checkpoint: directory keeping finished items; a rerun processes only the rest.
@@ -102,6 +130,22 @@ def run(
         raise ConfigError(f"on_error must be 'fail' or 'skip', not {on_error!r}")
     if executor == "jobqueue" and site is None:
         raise ConfigError("the jobqueue executor needs a site profile (site=...)")
+    if progress is True:
+        with _ProgressBar() as bar:
+            return run(
+                processor,
+                fileset,
+                executor=executor,
+                chunksize=chunksize,
+                workers=workers,
+                on_error=on_error,
+                progress=bar,
+                client=client,
+                site=site,
+                checkpoint=checkpoint,
+                retries=retries,
+                backoff=backoff,
+            )
     start = time.perf_counter()
     items = plan(fileset, chunksize=chunksize)
     report = RunReport(executor=executor, chunks=len(items))
@@ -143,7 +187,7 @@ def run(
             report.failures.append(
                 ChunkFailure(item.sample, item.file, item.entry_start, item.entry_stop, error)
             )
-        if progress:
+        if callable(progress):
             progress(done, len(items))
 
     todo = [items[i] for i in pending]
@@ -164,6 +208,8 @@ def run(
             context = jobqueue.cluster_client(profile)
         with context as connected:
             report.dashboard = getattr(connected, "dashboard_link", None)
+            if isinstance(progress, _ProgressBar) and report.dashboard:
+                progress.note(f"Dask dashboard: {report.dashboard}")
             report.versions = dask_executor.preflight(connected)
             stream = dask_executor.outcomes(
                 connected, processor, todo, metadata, retries=retries, backoff=backoff

@@ -34,22 +34,40 @@ def _count(fileset: Fileset, entry: FileEntry) -> int:
     """The declared event count, or (count < 0: unknown) the tree's entries read from the file."""
     if entry.events >= 0:
         return entry.events
+    from afkit.io.api import _tree
     from afkit.io.filespec import open_file
 
-    return int(open_file(fileset.resolve(entry))[entry.tree].num_entries)
+    path = fileset.resolve(entry)
+    handle = open_file(path, reuse=False)  # own handle: safe from threads and the LRU
+    try:
+        return int(_tree(handle, path, entry.tree).num_entries)
+    finally:
+        handle.close()
 
 
-def plan(fileset: Fileset, *, chunksize: int) -> list[WorkItem]:
-    """Work items of every file of every sample, in fileset order."""
+def plan(fileset: Fileset, *, chunksize: int, threads: int = 8) -> list[WorkItem]:
+    """Work items of every file of every sample, in fileset order.
+
+    Files without a declared count are opened once each, ``threads`` at a time (opening is
+    I/O-bound: remote files overlap their latencies).
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
     from afkit.exceptions import ConfigError
 
     if not isinstance(chunksize, int) or chunksize < 1:
         raise ConfigError(f"chunksize must be a positive integer, not {chunksize!r}")
+    entries = [(name, entry) for name, s in fileset.samples.items() for entry in s.files]
+    unknown = [entry for _, entry in entries if entry.events < 0]
+    counts: dict[int, int] = {}
+    if unknown:
+        with ThreadPoolExecutor(min(threads, len(unknown))) as pool:
+            found = pool.map(lambda e: _count(fileset, e), unknown)
+            counts = {id(e): n for e, n in zip(unknown, found, strict=True)}
     items = []
-    for name, sample in fileset.samples.items():
-        for entry in sample.files:
-            path = fileset.resolve(entry)
-            total = _count(fileset, entry)
-            for start in range(0, total, chunksize):
-                items.append(WorkItem(name, path, entry.tree, start, min(start + chunksize, total)))
+    for name, entry in entries:
+        path = fileset.resolve(entry)
+        total = entry.events if entry.events >= 0 else counts[id(entry)]
+        for start in range(0, total, chunksize):
+            items.append(WorkItem(name, path, entry.tree, start, min(start + chunksize, total)))
     return items
