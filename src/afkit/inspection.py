@@ -109,7 +109,7 @@ def inspect(
         )
     return FileSummary(
         file=src.file,
-        tree=src.reader.tree.name,
+        tree=src.reader.handle.name,
         format=schema.format,
         entries=src.num_entries,
         collections=tuple(out),

@@ -86,7 +86,7 @@ class EventSource:
                 for f in spec.fields.values():
                     name = f.branch + ".m_persKey" if f.kind == "link" else f.branch
                     try:
-                        self._compressed[f.branch] = int(self.reader.branch(name).compressed_bytes)
+                        self._compressed[f.branch] = self.reader.compressed_bytes(name)
                     except Exception:  # noqa: BLE001 - only a preference for the cheapest branch
                         self._compressed[f.branch] = 0
         return self._compressed
@@ -177,7 +177,7 @@ class EventSource:
         from afkit.io.physlite.static_objects import decode_static_objects, object_plan
 
         def make() -> dict[str, NDArray[Any]]:
-            plan = object_plan(self.reader.tree.file, cpp_type)
+            plan = object_plan(self.reader.handle.root_file, cpp_type)
             data, offsets = self.reader.raw(branch)
             return decode_static_objects(data, offsets, plan, what=f"{branch} in {self.file}")
 

@@ -12,7 +12,6 @@ from afkit.events.source import EventSource
 from afkit.exceptions import (
     ArgumentTypeError,
     ConfigError,
-    FileFormatError,
     MissingTreeError,
     UnknownEncodingError,
 )
@@ -21,6 +20,7 @@ from afkit.io.nanoaod import build_nanoaod_schema
 from afkit.io.physlite import streamers
 from afkit.io.physlite.schema import Schema, build_schema
 from afkit.io.reader import BranchReader
+from afkit.io.tree import TreeHandle, open_tree
 from afkit.units import check_units
 
 Format = Literal["auto", "physlite", "nanoaod"]
@@ -60,7 +60,7 @@ def read(
         raise ConfigError(f"format must be 'auto', 'physlite' or 'nanoaod', not {format!r}")
     path = normalize_source(source)
     handle = open_file(path)
-    ttree = _tree(handle, path, tree)
+    ttree = open_tree(handle, path, _tree_name(handle, path, tree))
     start, stop = _entry_range(ttree.num_entries, entry_start, entry_stop, path)
     kind = _format(ttree) if format == "auto" else format
     reader = BranchReader(ttree, path, start, stop)
@@ -82,7 +82,13 @@ def read(
     return events
 
 
-def _tree(handle: Any, path: str, name: str | None) -> Any:
+def _tree(handle: Any, path: str, name: str | None) -> TreeHandle:
+    """The tree ``name`` (default: PHYSLITE's or NanoAOD's) of an open file."""
+    return open_tree(handle, path, _tree_name(handle, path, name))
+
+
+def _tree_name(handle: Any, path: str, name: str | None) -> str:
+    """``name`` or the default tree, checked to be a TTree in the file."""
     classes = {k.split(";")[0]: v for k, v in handle.classnames().items()}
     trees = [k for k, v in classes.items() if v == "TTree"]
     rntuples = [k for k, v in classes.items() if v == "ROOT::RNTuple"]
@@ -96,12 +102,7 @@ def _tree(handle: Any, path: str, name: str | None) -> Any:
         raise MissingTreeError(
             "tree", name or " or ".join(DEFAULT_TREES), trees + rntuples, file=path
         )
-    try:
-        return handle[candidates[0]]
-    except Exception as err:
-        raise FileFormatError(
-            f"cannot read tree {candidates[0]!r}: {type(err).__name__}: {err}", file=path
-        ) from err
+    return candidates[0]
 
 
 def _entry_range(
@@ -116,17 +117,17 @@ def _entry_range(
     return s, max(s, e)
 
 
-def _format(ttree: Any) -> str:
-    cached: str | None = ttree.__dict__.get("_afkit_format")
+def _format(ttree: TreeHandle) -> str:
+    cached: str | None = ttree.cache.get("format")
     if cached is None:
         names = ttree.keys(recursive=False)
         physlite = any("AuxDyn." in n or n.endswith("Aux.") for n in names)
-        cached = ttree.__dict__["_afkit_format"] = "physlite" if physlite else "nanoaod"
+        cached = ttree.cache["format"] = "physlite" if physlite else "nanoaod"
     return cached
 
 
 #: Schemas of recently seen tree structures (files of one dataset share one structure).
-_SCHEMAS: OrderedDict[tuple[Any, int], Any] = OrderedDict()
+_SCHEMAS: OrderedDict[tuple[Any, Any], Any] = OrderedDict()
 _SCHEMA_CACHE_SIZE = 16
 
 
@@ -157,17 +158,18 @@ def structure_key(ttree: Any) -> int:
     return hash((tuple(items), streamers))
 
 
-def _cached_schema(ttree: Any, build: Any) -> Any:
-    """Schemas depend only on the tree's structure: build once per open tree object and once
-    per distinct structure in this process (small LRU)."""
-    cache = ttree.__dict__.setdefault("_afkit_schema", {})
+def _cached_schema(ttree: TreeHandle, build: Any) -> Any:
+    """Schemas depend only on the tree's structure: build once per open tree and once per
+    distinct structure in this process (small LRU).  With afkit's own metadata the structure
+    is known without uproot's tree model, which is built only to make a new schema."""
+    cache = ttree.cache.setdefault("schema", {})
     if build in cache:
         return cache[build]
-    key = (build, structure_key(ttree))
+    key = (build, ttree.structure_key() or structure_key(ttree.uproot))
     if key in _SCHEMAS:
         _SCHEMAS.move_to_end(key)
     else:
-        _SCHEMAS[key] = build(ttree)
+        _SCHEMAS[key] = build(ttree.uproot)
         while len(_SCHEMAS) > _SCHEMA_CACHE_SIZE:
             _SCHEMAS.popitem(last=False)
     cache[build] = _SCHEMAS[key]

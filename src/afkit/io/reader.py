@@ -1,10 +1,14 @@
-"""Branch reading: the only module that asks uproot for basket data.
+"""Branch reading: baskets to plain NumPy buffers, by afkit's own reader or by uproot.
 
 :class:`BranchReader` reads whole branches over one entry range and hands back plain NumPy
 buffers (offsets starting at 0, native byte order) or each entry's raw bytes for the layouts
-afkit decodes itself.  It caches per branch, so the lazy event model can ask for the same
-branch from several places (a field and its offsets, a link and its target) and pay once, and
-it counts the compressed bytes actually requested so users can verify column projection.
+afkit decodes itself.  Basket bytes come from :mod:`afkit.io.rootio` for the branch layouts it
+decodes (numbers, ``std::vector`` of numbers, counted arrays, raw entries — byte-identical to
+uproot's, see the tests) and from uproot for everything else.
+
+It caches per branch, so the lazy event model can ask for the same branch from several places
+(a field and its offsets, a link and its target) and pay once, and it counts the compressed
+bytes actually requested so users can verify column projection.
 """
 
 from __future__ import annotations
@@ -20,6 +24,9 @@ from numpy.typing import NDArray
 
 from afkit.exceptions import CorruptDataError, DecodeError, MissingBranchError
 from afkit.io.physlite.streamers import decode_vector
+from afkit.io.rootio.baskets import CorruptBasket, read_entries
+from afkit.io.rootio.ttree import NativeUnsupported
+from afkit.io.tree import TreeHandle, flat_dtype, values_dtype, vector_dtype
 
 _RAW = uproot.AsJagged(uproot.AsDtype("u1"), header_bytes=0)
 
@@ -27,16 +34,24 @@ _RAW = uproot.AsJagged(uproot.AsDtype("u1"), header_bytes=0)
 class BranchReader:
     """Read branches of one TTree over ``[entry_start, entry_stop)``, with a cache."""
 
-    def __init__(self, tree: Any, file: str, entry_start: int, entry_stop: int) -> None:
-        self.tree = tree
+    def __init__(
+        self, tree: TreeHandle | Any, file: str, entry_start: int, entry_stop: int
+    ) -> None:
+        self.handle = tree if isinstance(tree, TreeHandle) else TreeHandle.from_uproot(tree, file)
         self.file = file
         self.entry_start = entry_start
         self.entry_stop = entry_stop
         self._cache: dict[tuple[str, str], Any] = {}
         self._lock = threading.RLock()
-        self._source = tree.file.source
-        self._start_bytes = self._source.num_requested_bytes
+        self._source = self.handle.source
+        self._bytes = self.handle.bytes
+        self._start_bytes = self._source.num_requested_bytes + self._bytes.num_requested_bytes
         self.branches_read: list[str] = []
+
+    @property
+    def tree(self) -> Any:
+        """uproot's model of the tree (built on first use)."""
+        return self.handle.uproot
 
     @property
     def num_entries(self) -> int:
@@ -45,16 +60,50 @@ class BranchReader:
     @property
     def bytes_read(self) -> int:
         """Bytes requested from the file since this reader was made (compressed, as stored)."""
-        return int(self._source.num_requested_bytes - self._start_bytes)
+        now = self._source.num_requested_bytes + self._bytes.num_requested_bytes
+        return int(now - self._start_bytes)
+
+    def _missing(self, name: str) -> MissingBranchError:
+        return MissingBranchError(
+            "branch", name, self.handle.keys(), file=self.file, where=f"tree {self.handle.name!r}"
+        )
 
     def branch(self, name: str) -> Any:
         """The uproot branch ``name``, or :class:`MissingBranchError` with close names."""
+        if self.handle.native is not None and not self.handle.has(name):
+            raise self._missing(name)
         try:
             return self.tree[name]
         except uproot.KeyInFileError:
-            raise MissingBranchError(
-                "branch", name, self.tree.keys(), file=self.file, where=f"tree {self.tree.name!r}"
-            ) from None
+            raise self._missing(name) from None
+
+    def compressed_bytes(self, name: str) -> int:
+        """Bytes of ``name``'s baskets on disk."""
+        meta = self.handle.branch_meta(name)
+        if meta is not None:
+            return meta.compressed_bytes
+        if self.handle.native is not None and not self.handle.has(name):
+            raise self._missing(name)
+        return int(self.branch(name).compressed_bytes)
+
+    def _native_entries(self, name: str) -> tuple[NDArray[np.uint8], NDArray[np.int64], Any] | None:
+        """(raw entry bytes, offsets, branch metadata) from afkit's reader; None: use uproot."""
+        meta = self.handle.branch_meta(name)
+        if meta is None:
+            if self.handle.native is not None and not self.handle.has(name):
+                raise self._missing(name)
+            return None
+        try:
+            data, offsets = read_entries(self._bytes, meta, self.entry_start, self.entry_stop)
+        except NativeUnsupported:
+            return None
+        except CorruptBasket as err:
+            raise CorruptDataError(
+                f"cannot read branch {name!r} entries {self.entry_start}-{self.entry_stop}: {err}",
+                file=self.file,
+            ) from err
+        self.branches_read.append(name)
+        return data, offsets, meta
 
     def cached(self, kind: str, name: str, make: Callable[[], Any]) -> Any:
         """Return the cached value for ``(kind, name)``, computing it once."""
@@ -93,6 +142,17 @@ class BranchReader:
         """One value per entry (``T`` branches)."""
 
         def make() -> NDArray[Any]:
+            native = self._native_entries(name)
+            dtype = flat_dtype(native[2]) if native is not None else None
+            if native is not None and dtype is not None:
+                data = native[0]
+                if len(data) != self.num_entries * dtype.itemsize:
+                    raise CorruptDataError(
+                        f"branch {name!r} holds {len(data)} bytes for {self.num_entries} "
+                        f"entries of {dtype}",
+                        file=self.file,
+                    )
+                return _native(data.view(dtype))
             layout = self._array(name).layout
             data = np.asarray(layout.data if hasattr(layout, "data") else ak.to_numpy(layout))
             return _native(data)
@@ -107,6 +167,18 @@ class BranchReader:
         """
 
         def make() -> tuple[NDArray[np.int64], NDArray[Any]]:
+            native = self._native_entries(name)
+            if native is not None:
+                data, offsets, meta = native
+                element = vector_dtype(meta)
+                if element is not None:
+                    try:
+                        return decode_vector(data, offsets, element, what=f"branch {name!r}")
+                    except DecodeError as err:
+                        raise CorruptDataError(str(err), file=self.file) from err
+                element = values_dtype(meta)
+                if element is not None:
+                    return _values(data, offsets, element, name, self.file)
             dtype = _vector_dtype(self.branch(name))
             if dtype is not None:
                 data, offsets = self._raw_bytes(name)
@@ -124,6 +196,9 @@ class BranchReader:
         return self.cached("raw", name, lambda: self._raw_bytes(name))  # type: ignore[no-any-return]
 
     def _raw_bytes(self, name: str) -> tuple[NDArray[np.uint8], NDArray[np.int64]]:
+        native = self._native_entries(name)
+        if native is not None:
+            return native[0], native[1]
         layout = self._array(name, _RAW).layout
         offsets, data = _list_buffers(layout, name, self.file)
         return data, offsets
@@ -144,6 +219,18 @@ def _vector_dtype(branch: Any) -> np.dtype[Any] | None:
         dtype: np.dtype[Any] = np.dtype(interpretation.content.from_dtype)
         return dtype
     return None
+
+
+def _values(
+    data: NDArray[np.uint8], offsets: NDArray[np.int64], dtype: np.dtype[Any], name: str, file: str
+) -> tuple[NDArray[np.int64], NDArray[Any]]:
+    """Entries of bare values (no per-entry header): byte offsets become element offsets."""
+    size = dtype.itemsize
+    if len(data) % size or np.any(offsets % size):
+        raise CorruptDataError(
+            f"branch {name!r}: entry sizes are not multiples of its {size}-byte {dtype}", file=file
+        )
+    return offsets // size, _native(data.view(dtype))
 
 
 def _native(data: NDArray[Any]) -> NDArray[Any]:
