@@ -18,11 +18,49 @@ import numpy as np
 from afkit import kernels
 
 
+def _list_parts(array: ak.Array) -> tuple[np.ndarray, Any] | None:
+    """(offsets from 0, content layout) of a one-level list array; None for other layouts.
+
+    The event model's per-object fields are exactly this (a ``ListOffsetArray`` over a
+    numeric or optional-numeric content), so the columns come straight from the buffers
+    instead of through generic array operations.
+    """
+    layout = array.layout
+    if not isinstance(layout, ak.contents.ListOffsetArray):
+        return None
+    offsets = np.asarray(layout.offsets.data, dtype=np.int64)
+    return offsets - offsets[0], (layout.content, int(offsets[0]), int(offsets[-1]))
+
+
 def _flat(array: ak.Array, dtype: Any) -> np.ndarray:
+    parts = _list_parts(array)
+    if parts is not None and isinstance(parts[1][0], ak.contents.NumpyArray):
+        content, start, stop = parts[1]
+        return np.ascontiguousarray(np.asarray(content.data)[start:stop], dtype=dtype)
     return np.ascontiguousarray(ak.to_numpy(ak.flatten(array, axis=1)), dtype=dtype)
 
 
+def _flat_or_nan(array: ak.Array) -> np.ndarray:
+    """Flattened float64 values of a list of optional numbers, NaN where missing."""
+    parts = _list_parts(array)
+    if parts is not None:
+        option, start, stop = parts[1]
+        if isinstance(option, ak.contents.IndexedOptionArray) and isinstance(
+            option.content, ak.contents.NumpyArray
+        ):
+            index = np.asarray(option.index.data)[start:stop]
+            values = np.asarray(option.content.data)
+            out = np.full(len(index), np.nan)
+            present = index >= 0
+            out[present] = values[index[present]]
+            return out
+    return _flat(ak.fill_none(array, np.nan), np.float64)
+
+
 def _offsets(array: ak.Array) -> np.ndarray:
+    parts = _list_parts(array)
+    if parts is not None:
+        return parts[0]
     counts = ak.to_numpy(ak.num(array, axis=1)).astype(np.int64)
     offsets = np.zeros(len(counts) + 1, np.int64)
     np.cumsum(counts, out=offsets[1:])
@@ -72,7 +110,7 @@ class ChunkColumns:
         btag = jets.btagging
 
         def probability(name: str) -> np.ndarray:
-            return _flat(ak.fill_none(btag[name], np.nan), np.float64)
+            return _flat_or_nan(btag[name])
 
         return cls(
             event_number=np.asarray(ak.to_numpy(info.eventNumber), dtype=np.uint64),

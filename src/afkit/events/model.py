@@ -67,14 +67,17 @@ class ModelBuilder:
             else:
                 fields.append(name)
                 contents.append(form)
-        form = ak.forms.from_dict(
-            {
-                "class": "RecordArray",
-                "fields": fields,
-                "contents": contents,
-                "parameters": {"__record__": bh.EVENTS},
-            }
-        )
+        forms = self.source.schema.forms  # the form depends only on schema and scaling
+        form = forms.get(self.scale)
+        if form is None:
+            form = forms[self.scale] = ak.forms.from_dict(
+                {
+                    "class": "RecordArray",
+                    "fields": fields,
+                    "contents": contents,
+                    "parameters": {"__record__": bh.EVENTS},
+                }
+            )
         return ak.from_buffers(
             form,
             self.source.num_entries,

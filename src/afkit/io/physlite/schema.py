@@ -193,6 +193,8 @@ class Schema:
     undecodable: list[Undecodable]
     by_container: dict[str, str]  # container name -> collection name
     format: str = "physlite"  # or "nanoaod"
+    #: awkward forms built from this schema, by energy scaling (see afkit.events.model)
+    forms: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)
 
 
 def normalize_type(cpp_type: str) -> str:
