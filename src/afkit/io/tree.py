@@ -127,7 +127,11 @@ class TreeHandle:
         """Layout key from afkit's metadata plus the file's streamer record (None: no metadata)."""
         if self.native is None:
             return None
-        return ("native", self.native.structure_key(), _streamer_digest(self.root_file))
+        try:
+            digest = _streamer_digest(self.root_file)
+        except Exception:  # noqa: BLE001 - an odd streamer record: uproot's key instead
+            return None
+        return ("native", self.native.structure_key(), digest)
 
 
 def open_tree(handle: Any, path: str, name: str) -> TreeHandle:

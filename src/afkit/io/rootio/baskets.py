@@ -151,10 +151,12 @@ def _basket(
             raise CorruptBasket(f"{what}: entry-offset table too short")
         starts = table[4 : 4 * (entries + 1)].view(">i4").astype(np.int64) - keylen
         local = np.append(starts, border)
-        if entries and (local[0] != 0 or np.any(np.diff(local) < 0)):
+        if entries and local[0] != 0:  # data not right after the key: a layout for uproot
+            raise NativeUnsupported(f"{what}: first entry at byte {local[0]}")
+        if np.any(np.diff(local) < 0):
             raise CorruptBasket(f"{what}: entry offsets out of order")
     else:
-        if entries * entry_size != border:
-            raise CorruptBasket(f"{what}: {entries} entries of {entry_size} bytes != {border}")
+        if entries * entry_size != border:  # entry size not fNevBufSize: let uproot decide
+            raise NativeUnsupported(f"{what}: {entries} entries of {entry_size} != {border} bytes")
         local = np.arange(entries + 1, dtype=np.int64) * entry_size
     return payload[:border], local
