@@ -83,18 +83,26 @@ def _regular_bin(x, lo, hi, nbins):
 @numba.njit(cache=True, nogil=True)
 def fill_variations(sumw, sumw2, values, weights, selected, category, lo, hi, nbins):
     n_var, n_events = values.shape
+    chosen = np.empty(n_events, np.int64)
     for v in range(n_var):  # each variation row is contiguous: stream through it
         row_w = sumw[category[v]]
         row_w2 = sumw2[category[v]]
         x = values[v]
         wv = weights[v]
         sel = selected[v]
+        # compact the selected events without a branch (a selection is an unpredictable
+        # branch: half the time here went to mispredictions), then fill them in event order,
+        # so the sums are exactly those of a plain sequential fill
+        k = 0
         for event in range(n_events):
-            if sel[event]:
-                b = _regular_bin(x[event], lo, hi, nbins)
-                w = wv[event]
-                row_w[b] += w
-                row_w2[b] += w * w
+            chosen[k] = event
+            k += sel[event]
+        for j in range(k):
+            event = chosen[j]
+            b = _regular_bin(x[event], lo, hi, nbins)
+            w = wv[event]
+            row_w[b] += w
+            row_w2[b] += w * w
 
 
 @numba.njit(cache=True, nogil=True)
