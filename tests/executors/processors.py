@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, ClassVar
 
 import awkward as ak
 
@@ -35,3 +35,14 @@ class SlowJetProcessor(JetProcessor):
     def process(self, events: Any, context: Any) -> dict[str, Any]:
         time.sleep(self.delay)
         return super().process(events, context)
+
+
+class WarmedJetProcessor(JetProcessor):
+    """Records, in the process that calls it, that ``warm_up`` ran (the parent, for forks)."""
+
+    warmed_in: ClassVar[list[int]] = []
+
+    def warm_up(self) -> None:
+        import os
+
+        WarmedJetProcessor.warmed_in.append(os.getpid())

@@ -159,3 +159,25 @@ def test_progress_bar(tmp_path: Path, r21: Path, r24: Path) -> None:
     )
     assert report.complete
     assert result["r24"]["events"] == 50
+
+
+def test_processes_warm_the_parent_before_forking(tmp_path: Path, r21: Path, r24: Path) -> None:
+    """The processor's warm_up and the schemas run once in the parent (workers inherit them)."""
+    import multiprocessing
+    import os
+
+    from afkit.io import api
+    from tests.executors.processors import WarmedJetProcessor
+
+    if multiprocessing.get_start_method() != "fork":
+        pytest.skip("workers are not forked here: nothing to inherit")
+    fileset = _fileset(tmp_path, r21, r24)
+    WarmedJetProcessor.warmed_in.clear()
+    api._SCHEMAS.clear()
+    _, report = afkit.run(WarmedJetProcessor(), fileset, executor="processes", chunksize=20)
+    assert report.complete
+    assert WarmedJetProcessor.warmed_in == [os.getpid()]
+    assert len(api._SCHEMAS) == 2  # r21 and r24 layouts, built here before the fork
+    WarmedJetProcessor.warmed_in.clear()
+    afkit.run(WarmedJetProcessor(), fileset, executor="iterative", chunksize=20)
+    assert WarmedJetProcessor.warmed_in == []

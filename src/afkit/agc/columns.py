@@ -134,6 +134,33 @@ class ChunkColumns:
             jet_pu=probability("DL1dv01_pu"),
         )
 
+    @classmethod
+    def empty(cls, *, mc: bool) -> ChunkColumns:
+        """Columns of zero events, with the dtypes of real ones (to warm kernels up)."""
+        offsets = np.zeros(1, np.int64)
+        real = np.zeros(0, np.float64)
+        return cls(
+            event_number=np.zeros(0, np.uint64),
+            mc_weight=real if mc else None,
+            electron_offsets=offsets,
+            electron_pt=real,
+            electron_eta=real,
+            electron_tight=np.zeros(0, bool),
+            muon_offsets=offsets,
+            muon_pt=real,
+            muon_eta=real,
+            muon_quality=np.zeros(0, np.int64),
+            jet_offsets=offsets,
+            jet_pt=real,
+            jet_eta=real,
+            jet_phi=real,
+            jet_m=real,
+            jet_jvt=np.zeros(0, bool),
+            jet_pb=real,
+            jet_pc=real,
+            jet_pu=real,
+        )
+
     def to(self, backend: str) -> ChunkColumns:
         """The same columns on ``backend`` ("cpu" or "cuda"), copied explicitly."""
         moved = {

@@ -24,6 +24,23 @@ class AGCProcessor:
         array_module(backend)  # fails early, naming what to install, if the backend is absent
         self.backend = backend
 
+    def warm_up(self) -> None:
+        """Load the compute stage's kernels (from Numba's cache) by running it on no events.
+
+        :func:`afkit.run` calls this in the parent before forking local workers, which then
+        inherit the loaded code instead of each loading it again.
+        """
+        if self.backend != "cpu":
+            return  # device kernels are loaded per process, where the device context lives
+        columns = ChunkColumns.empty(mc=True)
+        fill_chunk(
+            columns,
+            new_histograms("cpu"),
+            process=spec.PROCESSES[0],
+            variation=spec.NOMINAL,
+            weight_scale=1.0,
+        )
+
     def process(self, events: Any, context: WorkContext) -> dict[str, Any]:
         meta = context.metadata
         is_data = bool(meta.get("is_data", False))

@@ -96,6 +96,42 @@ class _ProgressBar:
         self._bar.__exit__(None, None, None)
 
 
+#: Files opened in the parent before forking workers (their schemas are then inherited).
+_WARM_FILES = 32
+
+
+def _warm_parent(processor: Any, items: list[WorkItem]) -> None:
+    """Load, once in this process, what every fork-started worker would otherwise load again.
+
+    Workers forked from this process inherit its memory: Numba code loaded here (afkit's
+    decoders and the processor's optional ``warm_up()``) and schemas built here (from the
+    first file of the first few samples) cost them nothing — about a second per worker and
+    run otherwise.
+    Nothing is done where workers are spawned fresh.  Errors are left to the workers, which
+    report them against their chunks.
+    """
+    import multiprocessing
+
+    if multiprocessing.get_start_method(allow_none=False) != "fork":
+        return
+    from afkit.io.api import read
+    from afkit.io.physlite import streamers
+
+    streamers.warm_up()
+    warm_up = getattr(processor, "warm_up", None)
+    if callable(warm_up):
+        warm_up()
+
+    firsts = {}
+    for item in items:
+        firsts.setdefault(item.sample, item)
+    for item in list(firsts.values())[:_WARM_FILES]:
+        try:
+            read(item.file, tree=item.tree, entry_stop=0)
+        except (AfkitError, OSError):
+            continue
+
+
 def run(
     processor: Any,
     fileset: Fileset,
@@ -191,6 +227,8 @@ def run(
             progress(done, len(items))
 
     todo = [items[i] for i in pending]
+    if executor == "processes" and len(todo) > 1:
+        _warm_parent(processor, todo)
     if executor in ("iterative", "processes"):
         stream = _local(
             processor, todo, metadata, workers, executor == "processes", retries, backoff

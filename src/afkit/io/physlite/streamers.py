@@ -494,3 +494,17 @@ def decode_event_format(raw: bytes, what: str = "EventFormat") -> list[EventForm
             f"({len(branches)}, {len(classes)}, {len(parents)}, {len(keys)})"
         )
     return [EventFormatEntry(*row) for row in zip(branches, classes, parents, keys, strict=True)]
+
+
+def warm_up() -> None:
+    """Load every decoder's compiled code (from Numba's cache) by decoding zero entries.
+
+    :func:`afkit.run` calls this before forking local workers, which inherit the code.
+    """
+    data = np.zeros(0, np.uint8)
+    offsets = np.zeros(1, np.int64)
+    decode_vector(data, offsets, np.dtype(np.float32))
+    decode_vector_vector(data, offsets, np.dtype(np.float32))
+    decode_single_links(data, offsets)
+    decode_vector_links(data, offsets)
+    decode_vector_vector_links(data, offsets)
