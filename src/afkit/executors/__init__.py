@@ -122,7 +122,7 @@ def _warm_parent(processor: Any, items: list[WorkItem]) -> None:
     if callable(warm_up):
         warm_up()
 
-    firsts = {}
+    firsts: dict[str, WorkItem] = {}
     for item in items:
         firsts.setdefault(item.sample, item)
     for item in list(firsts.values())[:_WARM_FILES]:
