@@ -39,6 +39,65 @@ def test_cpu_fill_equals_reference(n_var: int, n: int, data) -> None:  # type: i
     assert np.array_equal(got[1], expected[1])
 
 
+edges_st = st.lists(
+    st.floats(-50, 50, allow_nan=False, width=64), min_size=2, max_size=12, unique=True
+).map(sorted)
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.integers(1, 4), st.integers(0, 60), edges_st, st.data())
+def test_cpu_variable_fill_equals_reference(n_var: int, n: int, edges: list[float], data) -> None:  # type: ignore[no-untyped-def]
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1)))
+    values = np.array(
+        data.draw(st.lists(values_st, min_size=n_var * n, max_size=n_var * n)), np.float64
+    ).reshape(n_var, n)
+    if n:  # values exactly on edges: the lower edge belongs to the bin
+        values.flat[rng.integers(0, values.size, min(5, values.size))] = rng.choice(edges, 1)
+    weights = rng.normal(0, 2, (n_var, n))
+    selected = rng.uniform(0, 1, (n_var, n)) < 0.8
+    category = rng.integers(0, 3, n_var)
+    e = np.array(edges)
+    width = len(edges) + 1
+    got = (np.zeros((3, width)), np.zeros((3, width)))
+    expected = (np.zeros((3, width)), np.zeros((3, width)))
+    kernels.fill_variations(*got, values, weights, selected, category, edges=e)
+    reference.fill_variations(
+        *expected, values, weights, selected, category, e[0], e[-1], len(e) - 1, e
+    )
+    assert np.array_equal(got[0], expected[0])
+    assert np.array_equal(got[1], expected[1])
+
+
+def test_variable_axis_equals_hists_own_fill() -> None:
+    hist = pytest.importorskip("hist")
+    rng = np.random.default_rng(5)
+    edges = [0.0, 25.0, 50.0, 100.0, 200.0, 400.0, 1000.0]
+    variations = ["nominal", "pt_scale_up"]
+    h = WeightedCategoryHistogram.variable(edges, ["ttbar", "wjets"], variations, name="ht")
+    n = 20_000
+    values = rng.exponential(150, (2, n)) - 10
+    values[:, :10] = np.nan
+    values[:, 10:20] = 400.0  # on an edge
+    values[:, 20:25] = 1000.0  # on the last edge: overflow, as in hist
+    weights = rng.normal(1, 0.4, (2, n))
+    selected = rng.uniform(0, 1, (2, n)) < 0.6
+    h.fill("wjets", variations, values, weights, selected)
+    got = h.to_hist()
+    ref = hist.Hist(
+        hist.axis.Variable(edges),
+        hist.axis.StrCategory(["ttbar", "wjets"]),
+        hist.axis.StrCategory(variations),
+        storage=hist.storage.Weight(),
+    )
+    for i, variation in enumerate(variations):
+        ref.fill(values[i][selected[i]], "wjets", variation, weight=weights[i][selected[i]])
+    assert list(got.axes[0].edges) == edges
+    assert np.array_equal(got.view(flow=True).value, ref.view(flow=True).value)
+    assert np.allclose(
+        got.view(flow=True).variance, ref.view(flow=True).variance, rtol=1e-14, atol=0
+    )
+
+
 def test_hist_output_equals_hists_own_fill() -> None:
     hist = pytest.importorskip("hist")
     rng = np.random.default_rng(4)
@@ -79,8 +138,22 @@ def test_bad_shapes_and_configs() -> None:
             hi=1,
             nbins=2,
         )
+    row = (np.zeros((1, 4)), np.zeros((1, 4)), np.zeros((1, 3)), np.zeros((1, 3)))
+    for bad in ([0.0], [0.0, 0.0, 1.0], [0.0, np.nan], [2.0, 1.0, 3.0]):
+        with pytest.raises(ValueError, match="edges"):
+            kernels.fill_variations(
+                *row, np.ones((1, 3), bool), np.zeros(1, int), edges=np.array(bad)
+            )
+    with pytest.raises(ValueError, match="either"):
+        kernels.fill_variations(
+            *row, np.ones((1, 3), bool), np.zeros(1, int), edges=np.array([0.0, 1.0]), nbins=1
+        )
+    with pytest.raises(ValueError, match="regular"):
+        kernels.fill_variations(*row, np.ones((1, 3), bool), np.zeros(1, int), lo=0, hi=1)
     with pytest.raises(afkit.ConfigError):
         WeightedCategoryHistogram(0, 0, 1, ["a"], ["b"])
+    with pytest.raises(afkit.ConfigError, match="edges"):
+        WeightedCategoryHistogram.variable([0.0, 2.0, 1.0], ["a"], ["b"])
     h = WeightedCategoryHistogram(2, 0, 1, ["a"], ["b"])
     with pytest.raises(afkit.ConfigError, match="unknown"):
         h.fill("zz", ["b"], np.zeros((1, 1)), np.zeros((1, 1)), np.ones((1, 1), bool))
@@ -89,10 +162,14 @@ def test_bad_shapes_and_configs() -> None:
 SIMULATED = """
 sumw, sumw2 = np.zeros((3, 27)), np.zeros((3, 27))
 args = [d[k] for k in ("values", "weights", "selected", "category")]
-_cuda.fill_variations(sumw, sumw2, *args, 50.0, 550.0, 25)  # shared-memory path
+_cuda.fill_variations(sumw, sumw2, *args, 50.0, 550.0, 25, None)  # shared-memory path
 fine_w, fine_w2 = np.zeros((3, 602)), np.zeros((3, 602))
-_cuda.fill_variations(fine_w, fine_w2, *args, 50.0, 550.0, 600)  # too many bins: global atomics
-np.savez(sys.argv[2], sumw=sumw, sumw2=sumw2, fine_w=fine_w, fine_w2=fine_w2)
+_cuda.fill_variations(fine_w, fine_w2, *args, 50.0, 550.0, 600, None)  # global atomics
+edges = d["edges"]
+var_w, var_w2 = np.zeros((3, len(edges) + 1)), np.zeros((3, len(edges) + 1))
+_cuda.fill_variations(var_w, var_w2, *args, 0.0, 0.0, len(edges) - 1, edges)  # variable axis
+np.savez(sys.argv[2], sumw=sumw, sumw2=sumw2, fine_w=fine_w, fine_w2=fine_w2,
+         var_w=var_w, var_w2=var_w2)
 """
 
 
@@ -103,8 +180,10 @@ def test_cuda_fill_under_the_simulator(tmp_path: Path) -> None:
         "weights": rng.normal(1, 0.5, (4, 500)),
         "selected": rng.uniform(0, 1, (4, 500)) < 0.7,
         "category": np.array([0, 1, 2, 1]),
+        "edges": np.array([0.0, 50.0, 120.0, 200.0, 350.0, 600.0]),
     }
     inputs["values"][0, :3] = np.nan
+    inputs["values"][1, :4] = 200.0  # on an edge
     out = run_simulated(tmp_path, SIMULATED, inputs)
     sumw, sumw2 = np.zeros((3, 27)), np.zeros((3, 27))
     reference.fill_variations(
@@ -126,6 +205,11 @@ def test_cuda_fill_under_the_simulator(tmp_path: Path) -> None:
     reference.fill_variations(fine_w, fine_w2, *args, 50.0, 550.0, 600)
     assert np.allclose(out["fine_w"], fine_w, rtol=1e-12, atol=1e-12)
     assert np.allclose(out["fine_w2"], fine_w2, rtol=1e-12, atol=1e-12)
+    edges = inputs["edges"]
+    var_w, var_w2 = np.zeros((3, len(edges) + 1)), np.zeros((3, len(edges) + 1))
+    reference.fill_variations(var_w, var_w2, *args, 0.0, 600.0, len(edges) - 1, edges)
+    assert np.allclose(out["var_w"], var_w, rtol=1e-12, atol=1e-12)
+    assert np.allclose(out["var_w2"], var_w2, rtol=1e-12, atol=1e-12)
 
 
 CACHE = r"""

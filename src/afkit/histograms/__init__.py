@@ -2,8 +2,8 @@
 
 :class:`WeightedCategoryHistogram` keeps ``sumw``/``sumw2`` arrays of shape
 ``(processes * variations, bins + 2)`` on the CPU or GPU (where the data are) and turns them
-into a ``hist.Hist`` with a regular axis (under/overflow kept), ``process`` and ``variation``
-category axes and weighted storage — the AGC layout.
+into a ``hist.Hist`` with a regular or variable axis (under/overflow kept), ``process`` and
+``variation`` category axes and weighted storage — the AGC layout.
 """
 
 from __future__ import annotations
@@ -30,16 +30,44 @@ class WeightedCategoryHistogram:
     name: str = "observable"
     label: str = "observable [GeV]"
     backend: str = "cpu"  # where sumw/sumw2 live: "cpu" (NumPy) or "cuda" (CuPy)
+    edges: tuple[float, ...] | None = None  # a variable axis (see :meth:`variable`)
     sumw: NDArray[np.float64] = field(init=False)
     sumw2: NDArray[np.float64] = field(init=False)
+    _device_edges: Any = field(init=False, default=None, repr=False, compare=False)
+
+    @classmethod
+    def variable(
+        cls, edges: Any, processes: list[str], variations: list[str], **options: Any
+    ) -> WeightedCategoryHistogram:
+        """The same layout with a variable observable axis: bins ``[edges[i], edges[i+1])``."""
+        bounds = tuple(float(e) for e in edges)
+        if len(bounds) < 2:
+            raise ConfigError(f"a variable axis needs at least two edges, got {len(bounds)}")
+        return cls(
+            len(bounds) - 1, bounds[0], bounds[-1], processes, variations, edges=bounds, **options
+        )
 
     def __post_init__(self) -> None:
         if self.nbins < 1 or not self.hi > self.lo:
             raise ConfigError(
                 f"need nbins >= 1 and hi > lo (got {self.nbins}, {self.lo}, {self.hi})"
             )
-        shape = (len(self.processes) * len(self.variations), self.nbins + 2)
         xp = kernels.array_module(self.backend)
+        if self.edges is not None:
+            e = np.asarray(self.edges, np.float64)
+            if (
+                len(e) != self.nbins + 1
+                or e[0] != self.lo
+                or e[-1] != self.hi
+                or not np.all(np.isfinite(e))
+                or np.any(np.diff(e) <= 0)
+            ):
+                raise ConfigError(
+                    f"variable edges must be {self.nbins + 1} finite increasing numbers from "
+                    f"{self.lo} to {self.hi}, got {list(self.edges)}"
+                )
+            self._device_edges = kernels.to_device(e, self.backend)
+        shape = (len(self.processes) * len(self.variations), self.nbins + 2)
         self.sumw = xp.zeros(shape)
         self.sumw2 = xp.zeros(shape)
 
@@ -58,17 +86,12 @@ class WeightedCategoryHistogram:
         category = kernels.to_device(
             np.array([self.category(process, v) for v in variations], np.int64), self.backend
         )
-        kernels.fill_variations(
-            self.sumw,
-            self.sumw2,
-            values,
-            weights,
-            selected,
-            category,
-            lo=self.lo,
-            hi=self.hi,
-            nbins=self.nbins,
+        axis: dict[str, Any] = (
+            {"lo": self.lo, "hi": self.hi, "nbins": self.nbins}
+            if self._device_edges is None
+            else {"edges": self._device_edges}
         )
+        kernels.fill_variations(self.sumw, self.sumw2, values, weights, selected, category, **axis)
 
     def to_hist(self) -> Any:
         """``hist.Hist``: Regular(nbins, lo, hi) x StrCategory(process) x StrCategory(variation)."""
@@ -76,8 +99,13 @@ class WeightedCategoryHistogram:
             import hist
         except ImportError as err:
             raise MissingDependencyError("histograms need hist: pip install 'afkit[hist]'") from err
+        observable = (
+            hist.axis.Regular(self.nbins, self.lo, self.hi, name=self.name, label=self.label)
+            if self.edges is None
+            else hist.axis.Variable(self.edges, name=self.name, label=self.label)
+        )
         h = hist.Hist(
-            hist.axis.Regular(self.nbins, self.lo, self.hi, name=self.name, label=self.label),
+            observable,
             hist.axis.StrCategory(self.processes, name="process"),
             hist.axis.StrCategory(self.variations, name="variation"),
             storage=hist.storage.Weight(),

@@ -69,18 +69,39 @@ def fill_variations(
     selected: Any,
     category: Any,
     *,
-    lo: float,
-    hi: float,
-    nbins: int,
+    lo: float | None = None,
+    hi: float | None = None,
+    nbins: int | None = None,
+    edges: Any = None,
 ) -> None:
     """Accumulate weighted entries of many variations in one call (one streaming pass per row).
 
     ``values``, ``weights`` and ``selected`` are ``(variations, events)`` (a variation that
     only changes weights can share its values row); variation ``v`` fills row ``category[v]`` of
-    ``sumw``/``sumw2`` (shape ``(categories, nbins + 2)``, flow bins at both ends; binning as
-    boost-histogram's regular axis, NaN to overflow).  Accumulates in place.
+    ``sumw``/``sumw2`` (shape ``(categories, nbins + 2)``, flow bins at both ends).  The axis is
+    regular (``lo``, ``hi``, ``nbins``: binning as boost-histogram's regular axis) or variable
+    (``edges``, increasing, on the data's device: binning as boost-histogram's variable axis);
+    NaN goes to overflow.  Accumulates in place.
     """
-    backend = backend_of(sumw, sumw2, values, weights, selected, category)
+    if edges is not None:
+        if lo is not None or hi is not None or nbins is not None:
+            raise ValueError("give either edges (variable axis) or lo, hi, nbins (regular)")
+        backend = backend_of(sumw, sumw2, values, weights, selected, category, edges)
+        xp = array_module(backend)
+        edges = xp.ascontiguousarray(edges, dtype=np.float64)
+        host_edges = to_host(edges)
+        if (
+            host_edges.ndim != 1
+            or len(host_edges) < 2
+            or not np.all(np.isfinite(host_edges))
+            or np.any(np.diff(host_edges) <= 0)
+        ):
+            raise ValueError("edges must be at least two finite, strictly increasing numbers")
+        nbins, lo, hi = len(host_edges) - 1, float(host_edges[0]), float(host_edges[-1])
+    else:
+        if lo is None or hi is None or nbins is None:
+            raise ValueError("a regular axis needs lo, hi and nbins (or give edges)")
+        backend = backend_of(sumw, sumw2, values, weights, selected, category)
     if backend == "cpu":
         for name, array in (("sumw", sumw), ("sumw2", sumw2)):
             if array.dtype != np.float64 or not array.flags.c_contiguous:
@@ -96,7 +117,7 @@ def fill_variations(
     if sumw.shape[1] != nbins + 2 or len(category) != values.shape[0]:
         raise ValueError("sumw needs nbins + 2 columns and category one entry per variation")
     implementation(backend).fill_variations(
-        sumw, sumw2, values, weights, selected, category, float(lo), float(hi), int(nbins)
+        sumw, sumw2, values, weights, selected, category, float(lo), float(hi), int(nbins), edges
     )
 
 

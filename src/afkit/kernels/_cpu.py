@@ -80,8 +80,21 @@ def _regular_bin(x, lo, hi, nbins):
     return nbins + 1
 
 
+@numba.njit(cache=True, nogil=True, inline="always")
+def _variable_bin(x, edges):
+    # upper bound: the first edge above x (NaN compares false everywhere: overflow)
+    first, last = 0, edges.shape[0]
+    while first < last:
+        middle = (first + last) // 2
+        if x < edges[middle]:
+            last = middle
+        else:
+            first = middle + 1
+    return first
+
+
 @numba.njit(cache=True, nogil=True)
-def fill_variations(sumw, sumw2, values, weights, selected, category, lo, hi, nbins):
+def fill_variations(sumw, sumw2, values, weights, selected, category, lo, hi, nbins, edges):
     n_var, n_events = values.shape
     chosen = np.empty(n_events, np.int64)
     for v in range(n_var):  # each variation row is contiguous: stream through it
@@ -99,7 +112,10 @@ def fill_variations(sumw, sumw2, values, weights, selected, category, lo, hi, nb
             k += sel[event]
         for j in range(k):
             event = chosen[j]
-            b = _regular_bin(x[event], lo, hi, nbins)
+            if edges is None:  # resolved when compiling: regular axes pay nothing for this
+                b = _regular_bin(x[event], lo, hi, nbins)
+            else:
+                b = _variable_bin(x[event], edges)
             w = wv[event]
             row_w[b] += w
             row_w2[b] += w * w

@@ -128,14 +128,33 @@ def _regular_bin(x, lo, hi, nbins):
     return nbins + 1
 
 
+@cuda.jit(device=True, inline=True)
+def _variable_bin(x, edges):
+    first, last = 0, edges.shape[0]
+    while first < last:
+        middle = (first + last) // 2
+        if x < edges[middle]:
+            last = middle
+        else:
+            first = middle + 1
+    return first
+
+
+@cuda.jit(device=True, inline=True)
+def _bin(x, lo, hi, nbins, edges):
+    if edges is None:  # resolved when compiling: regular axes pay nothing for this
+        return _regular_bin(x, lo, hi, nbins)
+    return _variable_bin(x, edges)
+
+
 @cuda.jit
-def _fill_kernel(sumw, sumw2, values, weights, selected, category, lo, hi, nbins):
+def _fill_kernel(sumw, sumw2, values, weights, selected, category, lo, hi, nbins, edges):
     event = cuda.grid(1)
     if event >= values.shape[1]:
         return
     for v in range(values.shape[0]):
         if selected[v, event]:
-            b = _regular_bin(values[v, event], lo, hi, nbins)
+            b = _bin(values[v, event], lo, hi, nbins, edges)
             w = weights[v, event]
             cuda.atomic.add(sumw, (category[v], b), w)
             cuda.atomic.add(sumw2, (category[v], b), w * w)
@@ -147,7 +166,7 @@ FILL_BLOCKS_PER_SM = 8
 
 
 @cuda.jit
-def _fill_shared_kernel(sumw, sumw2, values, weights, selected, category, lo, hi, nbins):
+def _fill_shared_kernel(sumw, sumw2, values, weights, selected, category, lo, hi, nbins, edges):
     # Each block accumulates the variations' bins in shared memory over a grid-stride range of
     # events, then adds its partial histogram to global memory once: global atomics scale with
     # blocks, not with entries, so contention on the few hot bins stays inside the SM.
@@ -165,7 +184,7 @@ def _fill_shared_kernel(sumw, sumw2, values, weights, selected, category, lo, hi
         event = cuda.grid(1)
         while event < n_events:
             if selected[v, event]:
-                b = _regular_bin(values[v, event], lo, hi, nbins)
+                b = _bin(values[v, event], lo, hi, nbins, edges)
                 w = weights[v, event]
                 cuda.atomic.add(local_w, v * width + b, w)
                 cuda.atomic.add(local_w2, v * width + b, w * w)
@@ -186,18 +205,15 @@ def _fill_grid(n_events: int) -> int:
     return max(1, min(_blocks(n_events), sms * FILL_BLOCKS_PER_SM))
 
 
-def fill_variations(sumw, sumw2, values, weights, selected, category, lo, hi, nbins):
+def fill_variations(sumw, sumw2, values, weights, selected, category, lo, hi, nbins, edges):
     n_var, n_events = values.shape
     if n_events == 0:
         return
+    args = (sumw, sumw2, values, weights, selected, category, lo, hi, nbins, edges)
     if n_var * (nbins + 2) <= SHARED_BINS:
-        _fill_shared_kernel[_fill_grid(n_events), THREADS * 2](
-            sumw, sumw2, values, weights, selected, category, lo, hi, nbins
-        )
+        _fill_shared_kernel[_fill_grid(n_events), THREADS * 2](*args)
     else:
-        _fill_kernel[_blocks(n_events), THREADS](
-            sumw, sumw2, values, weights, selected, category, lo, hi, nbins
-        )
+        _fill_kernel[_blocks(n_events), THREADS](*args)
 
 
 @cuda.jit

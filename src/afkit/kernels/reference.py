@@ -93,6 +93,14 @@ def regular_bin(x: float, lo: float, hi: float, nbins: int) -> int:
     return nbins + 1
 
 
+def variable_bin(x: float, edges: NDArray[np.float64]) -> int:
+    """boost-histogram's variable axis with flow bins: 0 below ``edges[0]``, ``i + 1`` for
+    ``edges[i] <= x < edges[i + 1]``, ``len(edges)`` at or above the last edge and for NaN."""
+    if math.isnan(x):
+        return len(edges)
+    return int(np.searchsorted(edges, x, side="right"))
+
+
 def fill_variations(
     sumw: NDArray[np.float64],
     sumw2: NDArray[np.float64],
@@ -103,18 +111,21 @@ def fill_variations(
     lo: float,
     hi: float,
     nbins: int,
+    edges: NDArray[np.float64] | None = None,
 ) -> None:
     """Add every selected (variation, event) entry to ``sumw[category[v], bin]`` (and w**2).
 
     ``values``, ``weights``, ``selected`` are ``(variations, events)``; ``sumw`` is
-    ``(categories, nbins + 2)``.  Entries are added variation by variation, each in event order
+    ``(categories, nbins + 2)``.  Bins are regular (``lo``, ``hi``, ``nbins``) or, with
+    ``edges``, variable.  Entries are added variation by variation, each in event order
     (the order every backend's result is defined by).
     """
     n_var, n_events = values.shape
     for v in range(n_var):
         for event in range(n_events):
             if selected[v, event]:
-                b = regular_bin(float(values[v, event]), lo, hi, nbins)
+                x = float(values[v, event])
+                b = regular_bin(x, lo, hi, nbins) if edges is None else variable_bin(x, edges)
                 w = float(weights[v, event])
                 sumw[category[v], b] += w
                 sumw2[category[v], b] += w * w
