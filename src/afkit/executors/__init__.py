@@ -96,8 +96,9 @@ class _ProgressBar:
         self._bar.__exit__(None, None, None)
 
 
-#: Files opened in the parent before forking workers (their schemas are then inherited).
-_WARM_FILES = 32
+#: Files opened in the parent before forking workers (their schemas are then inherited);
+#: as many as the open-file cache keeps, so the workers inherit the open files too.
+_WARM_FILES = 8
 
 
 def _warm_parent(processor: Any, items: list[WorkItem]) -> None:
@@ -105,8 +106,8 @@ def _warm_parent(processor: Any, items: list[WorkItem]) -> None:
 
     Workers forked from this process inherit its memory: Numba code loaded here (afkit's
     decoders and the processor's optional ``warm_up()``) and schemas built here (from the
-    first file of the first few samples) cost them nothing — about a second per worker and
-    run otherwise.
+    first local file of the first few samples) cost them nothing — about a second per worker
+    and run otherwise.
     Nothing is done where workers are spawned fresh.  Errors are left to the workers, which
     report them against their chunks.
     """
@@ -122,9 +123,12 @@ def _warm_parent(processor: Any, items: list[WorkItem]) -> None:
     if callable(warm_up):
         warm_up()
 
+    from afkit.io.filespec import is_remote
+
     firsts: dict[str, WorkItem] = {}
     for item in items:
-        firsts.setdefault(item.sample, item)
+        if not is_remote(item.file):  # remote opens would delay the start by their latency
+            firsts.setdefault(item.sample, item)
     for item in list(firsts.values())[:_WARM_FILES]:
         try:
             read(item.file, tree=item.tree, entry_stop=0)

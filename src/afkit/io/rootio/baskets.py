@@ -107,8 +107,9 @@ def read_entries(
         if stop <= start:
             return np.zeros(0, np.uint8), np.zeros(1, np.int64)
         raise NativeUnsupported(f"branch {branch.name!r}: baskets do not cover its entries")
-    first = int(np.searchsorted(edges, start, side="right")) - 1
-    wanted = [i for i in range(max(first, 0), n) if edges[i] < stop and edges[i + 1] > start]
+    first = max(int(np.searchsorted(edges, start, side="right")) - 1, 0)
+    last = min(int(np.searchsorted(edges, stop, side="left")), n)  # baskets [first, last)
+    wanted = [i for i in range(first, last) if edges[i + 1] > start]
     ranges = [
         (int(branch.basket_seek[i]), int(branch.basket_seek[i]) + int(branch.basket_bytes[i]))
         for i in wanted

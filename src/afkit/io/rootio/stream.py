@@ -22,11 +22,8 @@ _MAP_OFFSET = 2
 _VERSION_HAS_BYTE_COUNT = 0x4000
 _IS_REFERENCED = 1 << 4
 
-_I2 = struct.Struct(">h")
-_U2 = struct.Struct(">H")
 _I4 = struct.Struct(">i")
 _U4 = struct.Struct(">I")
-_I8 = struct.Struct(">q")
 _HEADER = struct.Struct(">IH")
 _TOBJECT = struct.Struct(">HII")
 
@@ -57,20 +54,11 @@ class Stream:
         self.pos += layout.size
         return values
 
-    def i2(self) -> int:
-        return int(self.fields(_I2)[0])
-
-    def u2(self) -> int:
-        return int(self.fields(_U2)[0])
-
     def i4(self) -> int:
         return int(self.fields(_I4)[0])
 
     def u4(self) -> int:
         return int(self.fields(_U4)[0])
-
-    def i8(self) -> int:
-        return int(self.fields(_I8)[0])
 
     def _check(self, n: int) -> None:
         if self.pos + n > len(self.data):

@@ -14,7 +14,7 @@ uproot for the whole tree: never a partial or guessed result.
 from __future__ import annotations
 
 import struct
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -67,7 +67,6 @@ class BranchMeta:
     streamer_type: int | None
     entry_offset_len: int
     entries: int
-    zip_bytes: int
     leaves: tuple[LeafMeta, ...]
     branches: tuple[BranchMeta, ...]
     write_basket: int
@@ -75,10 +74,6 @@ class BranchMeta:
     basket_entry: NDArray[Any]  # >i8
     basket_seek: NDArray[Any]  # >i8
     embedded_baskets: int
-
-    @property
-    def num_baskets(self) -> int:
-        return self.write_basket
 
     @property
     def compressed_bytes(self) -> int:
@@ -151,22 +146,33 @@ def parse_tree(data: Any, key_length: int, name: str) -> TreeMeta:
     return TreeMeta(name, entries, branches)
 
 
-def _branch_array(stream: Stream) -> tuple[BranchMeta, ...]:
+def _object_array(
+    stream: Stream,
+    kind: type[Any],
+    accepts: Callable[[str], bool],
+    decode: Callable[[Stream, str], Any],
+) -> tuple[Any, ...]:
+    """The elements of a ``TObjArray`` of ``kind``: each decoded (and registered for later
+    references), or taken from an earlier reference to one already decoded."""
     out = []
     for _ in range(stream.objarray_header()):
         classname, end, key = stream.pointer()
         if classname is None:
             continue
-        if classname == "" and isinstance(stream.objects.get(key), BranchMeta):
-            out.append(stream.objects[key])
+        if classname == "" and isinstance(stream.objects.get(key), kind):
+            out.append(stream.objects[key])  # streamed before (e.g. as another's count leaf)
             continue
-        if classname not in _BRANCH_CLASSES:
-            # a reference to a branch afkit stepped over (streamed inline elsewhere)
-            raise NativeUnsupported(f"branch of class {classname or 'reference'!r}")
-        stream.objects[key] = branch = _branch(stream, classname)
-        out.append(branch)
+        if not accepts(classname):
+            # "" is a reference to an object afkit stepped over (streamed inline elsewhere)
+            raise NativeUnsupported(f"{kind.__name__} of class {classname or 'reference'!r}")
+        stream.objects[key] = element = decode(stream, classname)
+        out.append(element)
         stream.pos = end
     return tuple(out)
+
+
+def _branch_array(stream: Stream) -> tuple[BranchMeta, ...]:
+    return _object_array(stream, BranchMeta, _BRANCH_CLASSES.__contains__, _branch)
 
 
 def _branch(stream: Stream, classname: str) -> BranchMeta:
@@ -210,11 +216,11 @@ def _tbranch(
     if version >= 13:
         _, _, entry_offset_len, write_basket, _ = stream.fields(_TBRANCH_13A)
         stream.skip_part()  # fIOFeatures
-        _, max_baskets, _, entries, _, _, zip_bytes = stream.fields(_TBRANCH_13B)
+        _, max_baskets, _, entries, _, _, _ = stream.fields(_TBRANCH_13B)
     elif version in (11, 12):
         fields = stream.fields(_TBRANCH_12)
         entry_offset_len, write_basket = fields[2], fields[3]
-        max_baskets, entries, zip_bytes = fields[6], fields[8], fields[11]
+        max_baskets, entries = fields[6], fields[8]
     else:
         raise NativeUnsupported(f"TBranch class version {version}")
     branches = _branch_array(stream)
@@ -235,7 +241,6 @@ def _tbranch(
         streamer_type=streamer_type,
         entry_offset_len=int(entry_offset_len),
         entries=int(entries),
-        zip_bytes=int(zip_bytes),
         leaves=leaves,
         branches=branches,
         write_basket=int(write_basket),
@@ -256,20 +261,7 @@ def _array(stream: Stream, dtype: np.dtype[Any], count: int) -> NDArray[Any]:
 
 
 def _leaf_array(stream: Stream) -> tuple[LeafMeta, ...]:
-    out = []
-    for _ in range(stream.objarray_header()):
-        classname, end, key = stream.pointer()
-        if classname is None:
-            continue
-        if classname == "" and isinstance(stream.objects.get(key), LeafMeta):
-            out.append(stream.objects[key])  # streamed before, as another leaf's count
-            continue
-        if not classname.startswith("TLeaf"):
-            raise NativeUnsupported(f"leaf of class {classname or 'reference'!r}")
-        stream.objects[key] = leaf = _leaf(stream, classname)
-        out.append(leaf)
-        stream.pos = end
-    return tuple(out)
+    return _object_array(stream, LeafMeta, lambda name: name.startswith("TLeaf"), _leaf)
 
 
 def _leaf(stream: Stream, classname: str) -> LeafMeta:
