@@ -209,3 +209,25 @@ def test_invalid_index_is_missing(r24: Path) -> None:
     jet = events.METAssociations.jet
     index = events.METAssociations.jetLink.m_persIndex
     assert ak.all(ak.is_none(jet, axis=1) == (index == 0xFFFFFFFF))
+
+
+def test_resolved_targets_only_hold_fields_every_candidate_has(physlite: Path) -> None:
+    """Regression: a float64 field of one candidate was taken as common to all, because
+    numpy compares ``None == dtype('float64')`` as True; following such a link failed."""
+    from afkit.events.linking import target_fields
+    from afkit.io.physlite.schema import link_candidates
+
+    from afkit.io.api import schema_of
+
+    schema = schema_of(physlite)
+    checked = 0
+    for collection in schema.collections.values():
+        for f in collection.fields.values():
+            if f.link_class is None:
+                continue
+            candidates = link_candidates(f.link_class, schema)
+            for name in target_fields(schema, candidates, True):
+                for c in candidates:
+                    assert name in schema.collections[c].fields, (f.branch, name, c)
+                checked += 1
+    assert checked > 0

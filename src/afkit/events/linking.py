@@ -38,7 +38,8 @@ def target_fields(schema: Schema, candidates: list[str], scale: bool) -> dict[st
         if common is None:
             common = fields
         else:
-            common = {k: v for k, v in common.items() if fields.get(k) == v}
+            # (``k in fields`` first: numpy compares ``None == dtype('float64')`` as True)
+            common = {k: v for k, v in common.items() if k in fields and fields[k] == v}
     return dict(sorted((common or {}).items()))
 
 
