@@ -9,7 +9,12 @@ import awkward as ak
 from afkit.events.behavior import SOURCE_ATTR as _SOURCE_ATTR
 
 if TYPE_CHECKING:
+    from afkit.events.model import LazyModel
     from afkit.events.source import EventSource
+
+
+#: ak.Array's own state; reading any of it before it exists builds the whole layout
+_ARRAY_STATE = frozenset({"_layout", "_behavior", "_attrs", "_cpp_type", "_numbaview"})
 
 
 class Events(ak.Array):  # type: ignore[misc]
@@ -18,10 +23,42 @@ class Events(ak.Array):  # type: ignore[misc]
     Nothing is read until a field's values are needed; :attr:`bytes_read` tells how many
     bytes reading has cost so far.  Use it like any awkward array — slicing, masks,
     ``ak.num`` — plus the few afkit properties below.
+
+    Even the awkward layout is made on demand: ``events.Jets`` builds only the ``Jets``
+    collection, and the full record is built the first time the events are used as an
+    array (slicing, ``len``-free awkward functions, printing).  A processor that touches
+    three collections pays for three.
     """
 
+    @classmethod
+    def deferred(cls, model: LazyModel) -> Events:
+        """Events whose layout ``model`` makes on first use (see :class:`LazyModel`)."""
+        self = cls.__new__(cls)
+        state = self.__dict__
+        state["_afkit_model"] = model
+        state["_afkit_source"] = model.source
+        state["_afkit_collections"] = {}
+        return self
+
+    def _pending(self) -> LazyModel | None:
+        model: LazyModel | None = self.__dict__.get("_afkit_model")
+        return model
+
+    def _materialize(self) -> None:
+        built = self.__dict__["_afkit_model"].full()
+        ak.Array.__init__(self, built.layout, behavior=built.behavior, attrs=built.attrs)
+        del self.__dict__["_afkit_model"]
+
     def __getattr__(self, where: str) -> Any:
-        if not where.startswith("_") and where not in self.fields:
+        model = self._pending()
+        if where.startswith("_"):
+            if model is not None and where in _ARRAY_STATE:
+                self._materialize()
+                return getattr(self, where)
+            return super().__getattr__(where)
+        if model is not None:
+            return self._collection(model, where)
+        if where not in self.fields:
             self._missing(where)
         try:
             return super().__getattr__(where)
@@ -32,9 +69,31 @@ class Events(ak.Array):  # type: ignore[misc]
             raise
 
     def __getitem__(self, where: Any) -> Any:
-        if isinstance(where, str) and where not in self.fields:
-            self._missing(where)
+        model = self._pending()
+        if isinstance(where, str):
+            if model is not None:
+                return self._collection(model, where)
+            if where not in self.fields:
+                self._missing(where)
         return super().__getitem__(where)
+
+    def _collection(self, model: LazyModel, name: str) -> Any:
+        built: dict[str, Any] = self.__dict__["_afkit_collections"]
+        if name not in built:
+            if name not in model.fields:
+                self._missing(name)
+            built[name] = model.field(name)
+        return built[name]
+
+    def __len__(self) -> int:
+        model = self._pending()
+        return model.length if model is not None else int(super().__len__())
+
+    @property
+    def fields(self) -> list[str]:
+        """Names of the collections (and top-level variables)."""
+        model = self._pending()
+        return list(model.fields) if model is not None else list(super().fields)
 
     def _missing(self, where: str) -> None:
         from afkit.exceptions import MissingCollectionError
@@ -44,7 +103,10 @@ class Events(ak.Array):  # type: ignore[misc]
     @property
     def source(self) -> EventSource:
         """The chunk's data provider (file, entry range, schema, cache)."""
-        return self.attrs[_SOURCE_ATTR]  # type: ignore[no-any-return]
+        source = self.__dict__.get("_afkit_source")
+        if source is None:  # an array derived from the events (a slice, a mask)
+            source = self.attrs[_SOURCE_ATTR]
+        return source  # type: ignore[no-any-return]
 
     @property
     def file(self) -> str:

@@ -26,6 +26,7 @@ import numpy as np
 
 from afkit.events import behavior as bh
 from afkit.events.linking import target_fields
+from afkit.events.events import Events
 from afkit.events.source import EventSource
 from afkit.io.nanoaod import TOP_LEVEL
 from afkit.io.physlite.schema import CollectionSpec, FieldSpec, link_candidates, resolved_link_name
@@ -43,6 +44,70 @@ def _numpy(key: str, dtype: np.dtype[Any]) -> FormDict:
     return {"class": "NumpyArray", "primitive": _primitive(dtype), "form_key": key}
 
 
+class LazyModel:
+    """The form and buffers of one chunk, turned into awkward layouts on demand.
+
+    Making the awkward layout of a whole PHYSLITE event (several hundred nodes) costs
+    milliseconds per chunk, more than many processors spend on the data they use.  So
+    :class:`Events` holds this instead and asks it for one collection at a time
+    (:meth:`field`), or for the whole record (:meth:`full`) when the events are used as an
+    array.  Either way the buffers are the same callables into one :class:`EventSource`,
+    so nothing is read twice.  The awkward forms depend only on the schema and the energy
+    scaling and are cached on the schema.
+    """
+
+    def __init__(
+        self,
+        source: EventSource,
+        scale: bool,
+        fields: list[str],
+        forms: list[FormDict],
+        buffers: Buffers,
+    ) -> None:
+        self.source = source
+        self.scale = scale
+        self.fields = fields
+        self._forms = dict(zip(fields, forms, strict=True))
+        self._buffers = buffers
+
+    @property
+    def length(self) -> int:
+        return self.source.num_entries
+
+    def _form(self, key: Any, make: Callable[[], FormDict]) -> Any:
+        cache = self.source.schema.forms  # shared by every chunk of this schema
+        form = cache.get(key)
+        if form is None:
+            form = cache[key] = ak.forms.from_dict(make())
+        return form
+
+    def _array(self, form: Any) -> ak.Array:
+        return ak.from_buffers(
+            form,
+            self.length,
+            self._buffers,
+            behavior=bh.behavior(),
+            attrs={bh.SOURCE_ATTR: self.source},
+        )
+
+    def full(self) -> ak.Array:
+        """The whole event record (every collection) as one awkward array."""
+        form = self._form(
+            self.scale,
+            lambda: {
+                "class": "RecordArray",
+                "fields": self.fields,
+                "contents": [self._forms[f] for f in self.fields],
+                "parameters": {"__record__": bh.EVENTS},
+            },
+        )
+        return self._array(form)
+
+    def field(self, name: str) -> ak.Array:
+        """One collection (or top-level variable), as ``events[name]`` would give it."""
+        return self._array(self._form((self.scale, name), lambda: self._forms[name]))
+
+
 class ModelBuilder:
     """Collects the form and the buffer callables for one chunk."""
 
@@ -55,36 +120,21 @@ class ModelBuilder:
         assert spec.dtype is not None
         return np.dtype(np.float64) if (self.scale and spec.energy) else spec.dtype
 
-    def build(self) -> ak.Array:
-        fields, contents = [], []
+    def build(self) -> Events:
+        """The chunk's :class:`Events`; awkward layouts are made only when first used."""
+        fields: list[str] = []
+        forms: list[FormDict] = []
         for name, spec in self.source.schema.collections.items():
             form = self._single(spec) if spec.single else self._list(spec)
             if form is None:
                 continue
             if name == TOP_LEVEL:  # plain event variables (NanoAOD run, event) sit at the top
                 fields.extend(form["fields"])
-                contents.extend(form["contents"])
+                forms.extend(form["contents"])
             else:
                 fields.append(name)
-                contents.append(form)
-        forms = self.source.schema.forms  # the form depends only on schema and scaling
-        form = forms.get(self.scale)
-        if form is None:
-            form = forms[self.scale] = ak.forms.from_dict(
-                {
-                    "class": "RecordArray",
-                    "fields": fields,
-                    "contents": contents,
-                    "parameters": {"__record__": bh.EVENTS},
-                }
-            )
-        return ak.from_buffers(
-            form,
-            self.source.num_entries,
-            self.buffers,
-            behavior=bh.behavior(),
-            attrs={bh.SOURCE_ATTR: self.source},
-        )
+                forms.append(form)
+        return Events.deferred(LazyModel(self.source, self.scale, fields, forms, self.buffers))
 
     # -- collections --------------------------------------------------------------------
     def _record_params(self, spec: CollectionSpec, names: list[str]) -> dict[str, Any]:
