@@ -25,8 +25,8 @@ import awkward as ak
 import numpy as np
 
 from afkit.events import behavior as bh
-from afkit.events.linking import target_fields
 from afkit.events.events import Events
+from afkit.events.linking import target_fields
 from afkit.events.source import EventSource
 from afkit.io.nanoaod import TOP_LEVEL
 from afkit.io.physlite.schema import CollectionSpec, FieldSpec, link_candidates, resolved_link_name
