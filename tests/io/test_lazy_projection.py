@@ -84,7 +84,7 @@ def test_link_reads_link_target_field_and_counts(r24: Path) -> None:
     events = afkit.read(r24)
     ak.to_list(events.Jets.btagging.DL1dv01_pb)
     source = events.source
-    btag_anchor = source.schema.collections["BTagging"].anchor(source.compressed_bytes())
+    btag_anchor = source.schema.collections["BTagging"].anchor(source.compressed_bytes)
     assert btag_anchor is not None
     assert set(events.branches_read) == {
         "AnalysisJetsAuxDyn.btaggingLink.m_persKey",

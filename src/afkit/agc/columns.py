@@ -101,7 +101,16 @@ class ChunkColumns:
 
     @classmethod
     def from_events(cls, events: Any, *, mc: bool) -> ChunkColumns:
-        """Read the AGC columns of ``events`` (an :class:`afkit.Events` chunk in GeV)."""
+        """Read the AGC columns of ``events`` (an :class:`afkit.Events` chunk in GeV).
+
+        For a whole chunk as :func:`afkit.read` made it, the columns come straight from its
+        :class:`~afkit.events.source.EventSource` — the very buffers the event model's
+        fields are made of — without building awkward layouts; for any other array (a
+        slice or mask of a chunk, a user-made array) through the event model's fields.
+        """
+        source = getattr(events, "chunk_source", None)
+        if source is not None and source.scale:
+            return _from_source(cls, source, mc=mc)
         electrons, muons, jets = events.Electrons, events.Muons, events.Jets
         info = events.EventInfo
         weight = None
@@ -179,3 +188,88 @@ class ChunkColumns:
             for f in fields(self)
             if getattr(self, f.name) is not None
         )
+
+
+def _from_source(cls: type[ChunkColumns], source: Any, *, mc: bool) -> ChunkColumns:
+    """:meth:`ChunkColumns.from_events` for a whole chunk: the source's buffers directly.
+
+    Every value is the one the event model's field holds (same source call), so this equals
+    the generic path exactly; a test checks it.
+    """
+    weight = None
+    if mc:
+        offsets, weights = source.event_list("EventInfo", "mcEventWeights")
+        counts = np.diff(offsets)
+        if len(counts) and counts.min() < 1:
+            from afkit.exceptions import DecodeError
+
+            entry = source.reader.entry_start + int(np.argmin(counts))
+            raise DecodeError(
+                f"EventInfo.mcEventWeights is empty in entry {entry}: no nominal MC weight",
+                file=source.file,
+            )
+        weight = np.asarray(weights[offsets[:-1]], dtype=np.float64)
+
+    def values(collection: str, name: str, dtype: Any) -> np.ndarray:
+        return np.ascontiguousarray(source.list_content(collection, name), dtype=dtype)
+
+    probability = _btagging(source)
+    return cls(
+        event_number=np.asarray(source.scalar("EventInfo", "eventNumber"), dtype=np.uint64),
+        mc_weight=weight,
+        electron_offsets=source.offsets("Electrons"),
+        electron_pt=values("Electrons", "pt", np.float64),
+        electron_eta=values("Electrons", "eta", np.float64),
+        electron_tight=values("Electrons", "DFCommonElectronsLHTight", np.int64) == 1,
+        muon_offsets=source.offsets("Muons"),
+        muon_pt=values("Muons", "pt", np.float64),
+        muon_eta=values("Muons", "eta", np.float64),
+        muon_quality=values("Muons", "quality", np.int64),
+        jet_offsets=source.offsets("Jets"),
+        jet_pt=values("Jets", "pt", np.float64),
+        jet_eta=values("Jets", "eta", np.float64),
+        jet_phi=values("Jets", "phi", np.float64),
+        jet_m=values("Jets", "m", np.float64),
+        jet_jvt=values("Jets", "NNJvtPass", np.int64) == 1,
+        jet_pb=probability("DL1dv01_pb"),
+        jet_pc=probability("DL1dv01_pc"),
+        jet_pu=probability("DL1dv01_pu"),
+    )
+
+
+def _btagging(source: Any) -> Any:
+    """A getter of a field of each jet's b-tagging object (through the link the model
+    resolves as ``Jets.btagging``), NaN where the link cannot be followed."""
+    from afkit.events.linking import target_fields
+    from afkit.exceptions import MissingBranchError
+    from afkit.io.physlite.schema import resolved_link_name
+
+    jets = source.collection("Jets")
+    link = next(
+        (
+            f
+            for f in jets.fields.values()
+            if f.kind == "link" and resolved_link_name(f.name) == "btagging"
+        ),
+        None,
+    )
+    if link is None:
+        raise MissingBranchError(
+            "field", "btagging", jets.fields, file=source.file, where="collection 'Jets'"
+        )
+    resolver = source.resolver("Jets", link.name)
+    targets = target_fields(source.schema, resolver.candidates, source.scale)
+    index = resolver.index()
+    present = index >= 0
+
+    def probability(name: str) -> np.ndarray:
+        if name not in targets:
+            raise MissingBranchError(
+                "field", name, targets, file=source.file, where="Jets.btagging"
+            )
+        content = resolver.content(name, targets[name])
+        out = np.full(len(index), np.nan)
+        out[present] = content[index[present]]
+        return out
+
+    return probability

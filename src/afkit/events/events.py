@@ -109,6 +109,16 @@ class Events(ak.Array):  # type: ignore[misc]
         return source  # type: ignore[no-any-return]
 
     @property
+    def chunk_source(self) -> EventSource | None:
+        """The source when these events are the whole chunk it provides, as read; None for
+        arrays derived from them (a slice or mask selects only some of the source's events).
+
+        Lets code that knows the event model take buffers from the source directly.
+        """
+        source: EventSource | None = self.__dict__.get("_afkit_source")
+        return source
+
+    @property
     def file(self) -> str:
         """Path or URL of the file these events come from."""
         return self.source.file

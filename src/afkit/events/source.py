@@ -47,7 +47,7 @@ class EventSource:
         self._event_format = event_format
         self._offsets: dict[str, NDArray[np.int64]] = {}
         self._resolvers: dict[tuple[str, str], linking.LinkResolver] = {}
-        self._compressed: dict[str, int] | None = None
+        self._compressed: dict[str, int] = {}
 
     # -- metadata -----------------------------------------------------------------------
     @property
@@ -79,17 +79,14 @@ class EventSource:
         """Container name -> StoreGate key from the file's EventFormat ({} without MetaData)."""
         return self._event_format() if self._event_format else {}
 
-    def compressed_bytes(self) -> dict[str, int]:
-        if self._compressed is None:
-            self._compressed = {}
-            for spec in self.schema.collections.values():
-                for f in spec.fields.values():
-                    name = f.branch + ".m_persKey" if f.kind == "link" else f.branch
-                    try:
-                        self._compressed[f.branch] = self.reader.compressed_bytes(name)
-                    except Exception:  # noqa: BLE001 - only a preference for the cheapest branch
-                        self._compressed[f.branch] = 0
-        return self._compressed
+    def compressed_bytes(self, branch: str) -> int:
+        """Bytes of a branch's baskets on disk (0 where unknown): the anchor's tie-breaker."""
+        if branch not in self._compressed:
+            try:
+                self._compressed[branch] = self.reader.compressed_bytes(branch)
+            except Exception:  # noqa: BLE001 - only a preference for the largest branch
+                self._compressed[branch] = 0
+        return self._compressed[branch]
 
     # -- offsets ------------------------------------------------------------------------
     def offsets(self, collection: str) -> NDArray[np.int64]:
@@ -103,7 +100,7 @@ class EventSource:
             offsets = np.zeros(len(counts) + 1, np.int64)
             np.cumsum(counts, out=offsets[1:])
         else:
-            anchor = spec.anchor(self.compressed_bytes())
+            anchor = spec.anchor(self.compressed_bytes)
             if anchor is None:
                 raise DecodeError(
                     f"collection {collection!r} has no per-object field to count objects from",

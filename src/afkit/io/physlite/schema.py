@@ -12,6 +12,7 @@ Event-level variables are looked up per variable across the places releases use:
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -133,21 +134,22 @@ class CollectionSpec:
     def element_class(self) -> str | None:
         return element_class(self.cpp_class) if self.cpp_class else None
 
-    def anchor(self, compressed_bytes: dict[str, int]) -> FieldSpec | None:
+    def anchor(self, compressed_bytes: Callable[[str], int]) -> FieldSpec | None:
         """The field the collection's object counts are taken from.
 
         xAOD writes a decoration as an empty vector in events where it was not set, so only a
         variable every object carries can count objects.  The core kinematic and identity
         variables in :data:`ANCHOR_FIELDS` always are; without one of them, the most
         expensive plain per-object field is taken (the largest branch is the least likely to
-        be a sparse decoration), then any other per-object field.
+        be a sparse decoration), then any other per-object field.  ``compressed_bytes(branch)``
+        is asked only in that case (it may need the branch's metadata decoded).
         """
         lists = {f.name: f for f in self.fields.values() if f.kind == "list"}
         for name in ANCHOR_FIELDS:
             if name in lists:
                 return lists[name]
         if lists:
-            return max(lists.values(), key=lambda f: (compressed_bytes.get(f.branch, 0), f.name))
+            return max(lists.values(), key=lambda f: (compressed_bytes(f.branch), f.name))
         per_object = ("nested", "link", "link_vector", "link_nested")
         others = [f for f in self.fields.values() if f.kind in per_object]
         return others[0] if others else None
