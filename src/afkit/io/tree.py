@@ -105,20 +105,36 @@ class TreeHandle:
 
     def keys(self, recursive: bool = True) -> list[str]:
         if self.native is not None:
-            return self.native.keys(recursive)
+            try:
+                return self.native.keys(recursive)
+            except NativeUnsupported:
+                pass  # a branch afkit cannot decode: uproot lists them all
         return list(self.uproot.keys(recursive=recursive))
+
+    def _find(self, name: str) -> BranchMeta | bool | None:
+        """afkit's metadata of ``name``; None: no such branch; False: ask uproot."""
+        assert self.native is not None
+        try:
+            return self.native.find(name)
+        except NativeUnsupported:
+            return False
 
     def has(self, name: str) -> bool:
         if self.native is not None:
-            return name in self.native.by_name
+            found = self._find(name)
+            if found is not False:
+                return found is not None
         return name in self.uproot
 
     def branch_meta(self, name: str) -> BranchMeta | None:
         """afkit's metadata of the branch holding ``name``'s data (None: ask uproot)."""
         if self.native is None:
             return None
-        branch = self.native.by_name.get(name)
-        if branch is not None and branch.write_basket == 0 and len(branch.branches) == 1:
+        branch = self._find(name)
+        if not branch:
+            return None
+        assert isinstance(branch, BranchMeta)
+        if branch.write_basket == 0 and len(branch.branches) == 1:
             # split-level-1 wrappers (a single ElementLink) keep their data in a sub-branch
             branch = branch.branches[0]
         return branch

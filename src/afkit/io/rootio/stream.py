@@ -150,14 +150,29 @@ class Stream:
             self.classes[tag_position + self.origin + _MAP_OFFSET] = name
         else:
             ref = tag & ~_CLASS_MASK
-            if ref not in self.classes:
-                raise StreamError(f"class reference {ref} at byte {begin} to nothing read")
-            name = self.classes[ref]
+            name = self.classes.get(ref) or self._class_at(ref, begin)
         if end < 0:
             raise StreamError(f"object of class {name!r} at byte {begin} has no byte count")
         if end > len(self.data):
             raise StreamError(f"object of class {name!r} at byte {begin} runs past the end")
         return name, end, begin + self.origin + _MAP_OFFSET
+
+    def position_of(self, key: int) -> int:
+        """Where the object or class tag a reference ``key`` points to lies in the data."""
+        return key - self.origin - _MAP_OFFSET
+
+    def _class_at(self, ref: int, begin: int) -> str:
+        """A class name introduced in bytes that were stepped over, not read: it lies where
+        the reference points, as a new-class tag and the name."""
+        at = self.position_of(ref)
+        if not 0 <= at <= len(self.data) - 4 or _U4.unpack_from(self.data, at)[0] != _NEW_CLASS_TAG:
+            raise StreamError(f"class reference {ref} at byte {begin} points to no class name")
+        end = self.data.find(b"\0", at + 4)
+        if end < 0:
+            raise StreamError(f"unterminated class name at byte {at + 4}")
+        name = self.data[at + 4 : end].decode("ascii", errors="replace")
+        self.classes[ref] = name
+        return name
 
     def objarray_header(self) -> int:
         """A ``TObjArray`` header up to its element count; returns the count."""

@@ -14,8 +14,9 @@ uproot for the whole tree: never a partial or guessed result.
 from __future__ import annotations
 
 import struct
+import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -93,39 +94,111 @@ class BranchMeta:
         )
 
 
-@dataclass
-class TreeMeta:
-    """A TTree's entries and branches, as afkit reads them."""
+@dataclass(frozen=True)
+class _Located:
+    """A top-level branch found by the scan: where its object lies, and its identity."""
 
     name: str
-    num_entries: int
-    branches: tuple[BranchMeta, ...]
-    by_name: dict[str, BranchMeta] = field(default_factory=dict)
+    classname: str
+    start: int  # first byte of the object (after its class tag)
+    end: int
+    key: int  # its key in the stream's object table
+    identity: tuple[object, ...]
 
-    def __post_init__(self) -> None:
-        for branch in self.walk():
-            self.by_name.setdefault(branch.name, branch)
+
+class TreeMeta:
+    """A TTree's entries and branches, as afkit reads them.
+
+    Opening a tree only *locates* its top-level branches (name, class, type identity, byte
+    range); a branch's members — leaves, sub-branches, basket positions — are decoded the
+    first time it is asked for.  An analysis reading 20 of 1,000 branches decodes 20.
+    """
+
+    def __init__(
+        self, name: str, num_entries: int, stream: Stream, located: list[_Located]
+    ) -> None:
+        self.name = name
+        self.num_entries = num_entries
+        self._stream = stream
+        self._located = located
+        self._top = {b.name: i for i, b in reversed(list(enumerate(located)))}
+        self._decoded: dict[int, BranchMeta] = {}
+        self._failed: dict[int, str] = {}  # branches whose layout afkit does not decode
+        self._by_name: dict[str, BranchMeta] = {}
+        self._lock = threading.Lock()
+
+    def _decode(self, i: int) -> BranchMeta:
+        """Decode top-level branch ``i`` (and its sub-branches) once."""
+        with self._lock:
+            if i in self._failed:
+                raise NativeUnsupported(self._failed[i])
+            if i not in self._decoded:
+                where = self._located[i]
+                stream = self._stream
+                stream.pos = where.start
+                try:
+                    branch = _branch(stream, where.classname)
+                except (StreamError, NativeUnsupported) as err:
+                    self._failed[i] = f"branch {where.name!r}: {err}"
+                    raise NativeUnsupported(self._failed[i]) from err
+                stream.objects[where.key] = branch
+                self._decoded[i] = branch
+                for b in _walk((branch,)):
+                    self._by_name.setdefault(b.name, b)
+            return self._decoded[i]
+
+    @property
+    def branches(self) -> tuple[BranchMeta, ...]:
+        """Every top-level branch, decoded."""
+        return tuple(self._decode(i) for i in range(len(self._located)))
+
+    def find(self, name: str) -> BranchMeta | None:
+        """The branch called ``name`` (at any depth), decoding only what the search needs:
+        the top-level branch of that name, else the top-level branches whose names prefix
+        it (ROOT names sub-branches ``parent.member``), else all of them."""
+        found = self._by_name.get(name)
+        if found is not None:
+            return found
+        i = self._top.get(name)
+        if i is not None:
+            self._decode(i)
+        else:
+            for j, where in enumerate(self._located):
+                if name.startswith(where.name) and j not in self._decoded:
+                    self._decode(j)
+            if name not in self._by_name:
+                self.branches  # noqa: B018 - a sub-branch named unlike its parent
+        return self._by_name.get(name)
 
     def walk(self) -> Iterator[BranchMeta]:
         """Every branch, depth first, in file order."""
-        stack = list(reversed(self.branches))
-        while stack:
-            branch = stack.pop()
-            yield branch
-            stack.extend(reversed(branch.branches))
+        return _walk(self.branches)
 
     def keys(self, recursive: bool = True) -> list[str]:
         if not recursive:
-            return [b.name for b in self.branches]
+            return [b.name for b in self._located]
         return [b.name for b in self.walk()]
 
     def structure_key(self) -> int:
-        """A hash of every branch's identity and types: equal for files of one layout."""
-        return hash(tuple(b.structure() for b in self.walk()))
+        """A hash of every top-level branch's identity: its class, name and title (a flat
+        branch's title is its leaf list, types included), the class version, the number of
+        sub-branches and, for object branches, the C++ class, streamer checksum and type
+        codes.  Sub-branches of a split object follow from its class and the file's
+        streamers, which the caller adds.  Computed without decoding any branch."""
+        return hash(tuple(b.identity for b in self._located))
+
+
+def _walk(branches: tuple[BranchMeta, ...]) -> Iterator[BranchMeta]:
+    stack = list(reversed(branches))
+    while stack:
+        branch = stack.pop()
+        yield branch
+        stack.extend(reversed(branch.branches))
 
 
 def parse_tree(data: Any, key_length: int, name: str) -> TreeMeta:
-    """Decode a ``TTree`` key payload (uncompressed bytes or a uint8 array)."""
+    """Decode a ``TTree`` key payload (uncompressed bytes or a uint8 array): the tree's
+    members and where each top-level branch lies; branches are decoded on demand."""
     stream = Stream(data, origin=key_length)
     try:
         _, version = stream.header()
@@ -140,39 +213,104 @@ def parse_tree(data: Any, key_length: int, name: str) -> TreeMeta:
         stream.skip(1 + 8 * clusters)  # fClusterSize
         if version >= 20:
             stream.skip_part()  # fIOFeatures
-        branches = _branch_array(stream)
+        located = _locate_branches(stream)
     except StreamError as err:
         raise NativeUnsupported(f"TTree {name!r}: {err}") from err
-    return TreeMeta(name, entries, branches)
+    return TreeMeta(name, entries, stream, located)
 
 
-def _object_array(
-    stream: Stream,
-    kind: type[Any],
-    accepts: Callable[[str], bool],
-    decode: Callable[[Stream, str], Any],
-) -> tuple[Any, ...]:
-    """The elements of a ``TObjArray`` of ``kind``: each decoded (and registered for later
-    references), or taken from an earlier reference to one already decoded."""
+def _locate_branches(stream: Stream) -> list[_Located]:
+    """Step over the tree's ``fBranches`` array, noting each branch's identity and range."""
     out = []
     for _ in range(stream.objarray_header()):
         classname, end, key = stream.pointer()
         if classname is None:
             continue
-        if classname == "" and isinstance(stream.objects.get(key), kind):
-            out.append(stream.objects[key])  # streamed before (e.g. as another's count leaf)
+        if classname not in _BRANCH_CLASSES:
+            raise NativeUnsupported(f"top-level branch of class {classname or 'reference'!r}")
+        start = stream.pos
+        name, identity = _identity(stream, classname)
+        out.append(_Located(name, classname, start, end, key, identity))
+        stream.pos = end
+    return out
+
+
+def _identity(stream: Stream, classname: str) -> tuple[str, tuple[object, ...]]:
+    """(name, identity) of the branch object at the cursor, decoding only its head."""
+    if classname == "TBranch":
+        head = _tbranch_head(stream)
+        return head.name, (classname, head.name, head.title, head.version, head.sub_branches)
+    _, version = stream.header()
+    base_start = stream.pos
+    base_end, _ = stream.header()
+    stream.pos = base_start
+    head = _tbranch_head(stream)
+    stream.pos = base_end
+    derived: tuple[object, ...] = (stream.string(),)  # fClassName
+    if classname == "TBranchElement":
+        derived += (stream.string(), stream.string())  # fParentName, fClonesName
+        if version >= 10:
+            members = stream.fields(_TBRANCHELEMENT_10)
+        elif version in (8, 9):
+            members = stream.fields(_TBRANCHELEMENT_8)
+        else:
+            raise NativeUnsupported(f"TBranchElement class version {version}")
+        derived += tuple(members[:5])  # fCheckSum fClassVersion fID fType fStreamerType
+    identity = (classname, version, head.name, head.title, head.version, head.sub_branches)
+    return head.name, identity + derived
+
+
+def _object_array(
+    stream: Stream,
+    count: int,
+    kind: type[Any],
+    accepts: Callable[[str], bool],
+    decode: Callable[[Stream, str], Any],
+) -> tuple[Any, ...]:
+    """The ``count`` elements of a ``TObjArray`` of ``kind`` (header already read): each
+    decoded (and registered for later references), or, for a reference to an object
+    streamed elsewhere (e.g. as another leaf's count leaf), that object."""
+    out = []
+    for _ in range(count):
+        classname, end, key = stream.pointer()
+        if classname is None:
+            continue
+        if classname == "":
+            out.append(_referenced(stream, key, kind, accepts, decode))
             continue
         if not accepts(classname):
-            # "" is a reference to an object afkit stepped over (streamed inline elsewhere)
-            raise NativeUnsupported(f"{kind.__name__} of class {classname or 'reference'!r}")
+            raise NativeUnsupported(f"{kind.__name__} of class {classname!r}")
         stream.objects[key] = element = decode(stream, classname)
         out.append(element)
         stream.pos = end
     return tuple(out)
 
 
-def _branch_array(stream: Stream) -> tuple[BranchMeta, ...]:
-    return _object_array(stream, BranchMeta, _BRANCH_CLASSES.__contains__, _branch)
+def _referenced(
+    stream: Stream,
+    key: int,
+    kind: type[Any],
+    accepts: Callable[[str], bool],
+    decode: Callable[[Stream, str], Any],
+) -> Any:
+    """The object a reference points to; decoded where it lies if this has not been yet
+    (branches are decoded on demand, so it may sit inside one never decoded)."""
+    found = stream.objects.get(key)
+    if found is None:
+        resume = stream.pos
+        stream.pos = stream.position_of(key)
+        classname, _, at = stream.pointer()
+        if not classname or at != key or not accepts(classname):
+            raise NativeUnsupported(f"reference to {classname or 'nothing'!r} at key {key}")
+        stream.objects[key] = found = decode(stream, classname)
+        stream.pos = resume
+    if not isinstance(found, kind):
+        raise NativeUnsupported(f"reference to a {type(found).__name__}, not {kind.__name__}")
+    return found
+
+
+def _branch_elements(stream: Stream, count: int) -> tuple[BranchMeta, ...]:
+    return _object_array(stream, count, BranchMeta, _BRANCH_CLASSES.__contains__, _branch)
 
 
 def _branch(stream: Stream, classname: str) -> BranchMeta:
@@ -203,13 +341,22 @@ def _branch(stream: Stream, classname: str) -> BranchMeta:
     return branch
 
 
-def _tbranch(
-    stream: Stream,
-    classname: str,
-    class_name: str | None,
-    type_code: int | None,
-    streamer_type: int | None,
-) -> BranchMeta:
+@dataclass(frozen=True)
+class _Head:
+    """A TBranch part up to its sub-branch count (cursor left at the first sub-branch)."""
+
+    end: int
+    version: int
+    name: str
+    title: str
+    entry_offset_len: int
+    write_basket: int
+    max_baskets: int
+    entries: int
+    sub_branches: int
+
+
+def _tbranch_head(stream: Stream) -> _Head:
     end, version = stream.header()
     name, title = stream.tnamed()
     stream.skip_part()  # TAttFill
@@ -223,27 +370,50 @@ def _tbranch(
         max_baskets, entries = fields[6], fields[8]
     else:
         raise NativeUnsupported(f"TBranch class version {version}")
-    branches = _branch_array(stream)
+    sub_branches = stream.objarray_header()
+    return _Head(
+        end,
+        version,
+        name,
+        title,
+        int(entry_offset_len),
+        int(write_basket),
+        int(max_baskets),
+        int(entries),
+        sub_branches,
+    )
+
+
+def _tbranch(
+    stream: Stream,
+    classname: str,
+    class_name: str | None,
+    type_code: int | None,
+    streamer_type: int | None,
+) -> BranchMeta:
+    head = _tbranch_head(stream)
+    name, write_basket, max_baskets = head.name, head.write_basket, head.max_baskets
+    branches = _branch_elements(stream, head.sub_branches)
     leaves = _leaf_array(stream)
     embedded = _count_objects(stream)  # fBaskets: baskets kept inside the tree object
     basket_bytes = _array(stream, _I4, max_baskets)
     basket_entry = _array(stream, _I8, max_baskets)
     basket_seek = _array(stream, _I8, max_baskets)
-    stream.pos = end
+    stream.pos = head.end
     if not 0 <= write_basket <= max_baskets:
         raise StreamError(f"branch {name!r}: {write_basket} baskets of at most {max_baskets}")
     return BranchMeta(
         name=name,
         classname=classname,
-        title=title,
+        title=head.title,
         class_name=class_name,
         type=type_code,
         streamer_type=streamer_type,
-        entry_offset_len=int(entry_offset_len),
-        entries=int(entries),
+        entry_offset_len=head.entry_offset_len,
+        entries=head.entries,
         leaves=leaves,
         branches=branches,
-        write_basket=int(write_basket),
+        write_basket=write_basket,
         basket_bytes=basket_bytes,  # big-endian views into the tree record
         basket_entry=basket_entry,
         basket_seek=basket_seek,
@@ -261,7 +431,8 @@ def _array(stream: Stream, dtype: np.dtype[Any], count: int) -> NDArray[Any]:
 
 
 def _leaf_array(stream: Stream) -> tuple[LeafMeta, ...]:
-    return _object_array(stream, LeafMeta, lambda name: name.startswith("TLeaf"), _leaf)
+    count = stream.objarray_header()
+    return _object_array(stream, count, LeafMeta, lambda name: name.startswith("TLeaf"), _leaf)
 
 
 def _leaf(stream: Stream, classname: str) -> LeafMeta:
