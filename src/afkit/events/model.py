@@ -51,65 +51,80 @@ class LazyModel:
     milliseconds per chunk, more than many processors spend on the data they use.  So
     :class:`Events` holds this instead and asks it for one collection at a time
     (:meth:`field`), or for the whole record (:meth:`full`) when the events are used as an
-    array.  Either way the buffers are the same callables into one :class:`EventSource`,
-    so nothing is read twice.  The awkward forms depend only on the schema and the energy
+    array.  A collection's buffer callables are registered when it is first asked for;
+    either way they are callables into one :class:`EventSource`, so nothing is read twice.
+    The awkward forms and the record's field list depend only on the schema and the energy
     scaling and are cached on the schema.
     """
 
-    def __init__(
-        self,
-        source: EventSource,
-        scale: bool,
-        fields: list[str],
-        forms: list[FormDict],
-        buffers: Buffers,
-    ) -> None:
-        self.source = source
-        self.scale = scale
-        self.fields = fields
-        self._forms = dict(zip(fields, forms, strict=True))
-        self._buffers = buffers
+    def __init__(self, builder: ModelBuilder) -> None:
+        self._builder = builder
+        self.source = builder.source
+        self.scale = builder.scale
+        #: record field -> (collection, position among TOP_LEVEL's variables or None)
+        self._plan: dict[str, tuple[str, int | None]] = self._cached(
+            ("plan", self.scale), builder.plan
+        )
+        self.fields = list(self._plan)
+        self._built: dict[str, FormDict | None] = {}
 
     @property
     def length(self) -> int:
         return self.source.num_entries
 
-    def _form(self, key: Any, make: Callable[[], FormDict]) -> Any:
+    def _cached(self, key: Any, make: Callable[[], Any]) -> Any:
         cache = self.source.schema.forms  # shared by every chunk of this schema
-        form = cache.get(key)
-        if form is None:
-            form = cache[key] = ak.forms.from_dict(make())
-        return form
+        value = cache.get(key)
+        if value is None:
+            value = cache[key] = make()
+        return value
+
+    def _collection(self, name: str) -> FormDict | None:
+        """The collection's form dict, its buffers registered (once per chunk)."""
+        if name not in self._built:
+            self._built[name] = self._builder.collection(name)
+        return self._built[name]
+
+    def _field_form(self, name: str) -> FormDict:
+        collection, position = self._plan[name]
+        form = self._collection(collection)
+        assert form is not None
+        return form if position is None else form["contents"][position]
 
     def _array(self, form: Any) -> ak.Array:
         return ak.from_buffers(
             form,
             self.length,
-            self._buffers,
+            self._builder.buffers,
             behavior=bh.behavior(),
             attrs={bh.SOURCE_ATTR: self.source},
         )
 
     def full(self) -> ak.Array:
         """The whole event record (every collection) as one awkward array."""
-        form = self._form(
+        contents = [self._field_form(f) for f in self.fields]  # registers every buffer
+        form = self._cached(
             self.scale,
-            lambda: {
-                "class": "RecordArray",
-                "fields": self.fields,
-                "contents": [self._forms[f] for f in self.fields],
-                "parameters": {"__record__": bh.EVENTS},
-            },
+            lambda: ak.forms.from_dict(
+                {
+                    "class": "RecordArray",
+                    "fields": self.fields,
+                    "contents": contents,
+                    "parameters": {"__record__": bh.EVENTS},
+                }
+            ),
         )
         return self._array(form)
 
     def field(self, name: str) -> ak.Array:
         """One collection (or top-level variable), as ``events[name]`` would give it."""
-        return self._array(self._form((self.scale, name), lambda: self._forms[name]))
+        contents = self._field_form(name)
+        form = self._cached((self.scale, name), lambda: ak.forms.from_dict(contents))
+        return self._array(form)
 
 
 class ModelBuilder:
-    """Collects the form and the buffer callables for one chunk."""
+    """Makes the form and the buffer callables of one chunk, a collection at a time."""
 
     def __init__(self, source: EventSource) -> None:
         self.source = source
@@ -122,19 +137,30 @@ class ModelBuilder:
 
     def build(self) -> Events:
         """The chunk's :class:`Events`; awkward layouts are made only when first used."""
-        fields: list[str] = []
-        forms: list[FormDict] = []
-        for name, spec in self.source.schema.collections.items():
-            form = self._single(spec) if spec.single else self._list(spec)
+        return Events.deferred(LazyModel(self))
+
+    def collection(self, name: str) -> FormDict | None:
+        """Form dict of collection ``name`` (None: nothing in it the model holds); its
+        buffer callables are added to :attr:`buffers`."""
+        spec = self.source.schema.collections[name]
+        return self._single(spec) if spec.single else self._list(spec)
+
+    def plan(self) -> dict[str, tuple[str, int | None]]:
+        """The record's fields in order: each collection, or for NanoAOD's plain event
+        variables (which sit at the top) the variable and its position in
+        :data:`~afkit.io.nanoaod.TOP_LEVEL`.  Built on a scratch builder: registers nothing."""
+        scratch = ModelBuilder(self.source)
+        out: dict[str, tuple[str, int | None]] = {}
+        for name in self.source.schema.collections:
+            form = scratch.collection(name)
             if form is None:
                 continue
-            if name == TOP_LEVEL:  # plain event variables (NanoAOD run, event) sit at the top
-                fields.extend(form["fields"])
-                forms.extend(form["contents"])
+            if name == TOP_LEVEL:
+                for i, variable in enumerate(form["fields"]):
+                    out[variable] = (name, i)
             else:
-                fields.append(name)
-                forms.append(form)
-        return Events.deferred(LazyModel(self.source, self.scale, fields, forms, self.buffers))
+                out[name] = (name, None)
+        return out
 
     # -- collections --------------------------------------------------------------------
     def _record_params(self, spec: CollectionSpec, names: list[str]) -> dict[str, Any]:
