@@ -70,3 +70,23 @@ def test_unknown_collection_names_the_closest(r24: Path, build_first: bool) -> N
     for access in (lambda: events.Jetz, lambda: events["Jetz"]):
         with pytest.raises(MissingCollectionError, match="Jets"):
             access()
+
+
+def test_a_finished_chunk_is_freed_without_the_cycle_collector(r24: Path) -> None:
+    """A chunk's buffers (megabytes per chunk) must go when its events go: no reference
+    cycle may keep its source alive until Python's cycle collector happens to run."""
+    import gc
+    import weakref
+
+    gc.collect()
+    gc.disable()
+    try:
+        events = afkit.read(r24, entry_stop=30)
+        jets = events.Jets if "Jets" in events.fields else events.AnalysisJets
+        _ = ak.sum(ak.num(jets.btagging.DL1dv01_pb, axis=1))  # resolves a link
+        _ = events[:5]  # builds the whole record
+        source = weakref.ref(events.source)
+        del events, jets, _
+        assert source() is None
+    finally:
+        gc.enable()

@@ -13,6 +13,7 @@ the container names and CLIDs (including base classes, for ``ElementLink<IPartic
 
 from __future__ import annotations
 
+import weakref
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -61,7 +62,9 @@ class LinkResolver:
     """Resolves one link field of one chunk; shared by its index and content buffers."""
 
     def __init__(self, source: EventSource, collection: str, field: str) -> None:
-        self.source = source
+        # the source keeps its resolvers: a weak reference back, so that a finished chunk's
+        # buffers are freed at once instead of waiting for the cycle collector
+        self.source: EventSource = weakref.proxy(source)
         self.collection = collection
         self.field = field
         spec = source.field(collection, field)
