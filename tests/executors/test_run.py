@@ -178,6 +178,9 @@ def test_processes_warm_the_parent_before_forking(tmp_path: Path, r21: Path, r24
     assert report.complete
     assert WarmedJetProcessor.warmed_in == [os.getpid()]
     assert len(api._SCHEMAS) == 2  # r21 and r24 layouts, built here before the fork
+    import gc
+
+    assert gc.get_freeze_count() == 0  # frozen only while the workers were forked
     WarmedJetProcessor.warmed_in.clear()
     afkit.run(WarmedJetProcessor(), fileset, executor="iterative", chunksize=20)
     assert WarmedJetProcessor.warmed_in == []

@@ -60,13 +60,31 @@ def _local(
         for i, item in enumerate(items):
             yield i, process_item(processor, item, metadata[item.sample], retries, backoff)
         return
-    with ProcessPoolExecutor(workers or os.cpu_count() or 1) as pool:
-        futures = {
-            pool.submit(process_item, processor, item, metadata[item.sample], retries, backoff): i
-            for i, item in enumerate(items)
-        }
-        for future in as_completed(futures):
-            yield futures[future], future.result()
+    import gc
+    import multiprocessing
+
+    # Forked workers share the parent's memory pages until written.  The cycle collector
+    # writes to every object it visits, so its first full pass in each worker would copy
+    # the whole parent heap (Numba and LLVM included); frozen objects are not visited.
+    freeze = multiprocessing.get_start_method(allow_none=False) == "fork"
+    if freeze:
+        gc.freeze()  # (no collection first: a full pass costs ~0.1 s with Numba loaded)
+    try:
+        with ProcessPoolExecutor(workers or os.cpu_count() or 1) as pool:
+            futures = {
+                pool.submit(
+                    process_item, processor, item, metadata[item.sample], retries, backoff
+                ): i
+                for i, item in enumerate(items)
+            }
+            if freeze:
+                gc.unfreeze()  # the workers exist now; the parent collects as usual
+                freeze = False
+            for future in as_completed(futures):
+                yield futures[future], future.result()
+    finally:
+        if freeze:
+            gc.unfreeze()
 
 
 class _ProgressBar:
@@ -96,9 +114,10 @@ class _ProgressBar:
         self._bar.__exit__(None, None, None)
 
 
-#: Files opened in the parent before forking workers (their schemas are then inherited);
-#: as many as the open-file cache keeps, so the workers inherit the open files too.
-_WARM_FILES = 8
+#: Samples whose first file the parent opens before forking workers, so that the workers
+#: inherit the schema of every layout among them (data and MC files differ, for one).
+#: Opening a file costs a few milliseconds; building a new layout's schema ~0.1 s per worker.
+_WARM_FILES = 32
 
 
 def _warm_parent(processor: Any, items: list[WorkItem]) -> None:
