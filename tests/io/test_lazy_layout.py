@@ -90,3 +90,32 @@ def test_a_finished_chunk_is_freed_without_the_cycle_collector(r24: Path) -> Non
         assert source() is None
     finally:
         gc.enable()
+
+
+def test_a_file_left_by_the_open_file_cache_frees_its_tree(tmp_path: Path, r24: Path) -> None:
+    """Files beyond the open-file cache are closed; their decoded trees (the tree record,
+    branch metadata) must go then, not when the cycle collector happens to run."""
+    import gc
+    import shutil
+    import weakref
+
+    from afkit.io import filespec
+
+    copies = []
+    for i in range(filespec._OPEN_CACHE_SIZE + 1):
+        copies.append(tmp_path / f"copy{i}.root")
+        shutil.copy(r24, copies[-1])
+    filespec.clear_open_files()
+    gc.collect()
+    gc.disable()
+    try:
+        first = afkit.read(copies[0], entry_stop=5)
+        tree = weakref.ref(first.source.reader.handle)
+        del first
+        assert tree() is not None  # still cached
+        for path in copies[1:]:
+            afkit.read(path, entry_stop=5)  # the first file leaves the cache
+        assert tree() is None
+    finally:
+        gc.enable()
+        filespec.clear_open_files()

@@ -106,8 +106,7 @@ def open_file(source: str | os.PathLike[str], *, reuse: bool = True) -> Any:
         with _open_lock:
             _open_files[key] = handle
             while len(_open_files) > _OPEN_CACHE_SIZE:
-                _, old = _open_files.popitem(last=False)
-                old.close()
+                _release(_open_files.popitem(last=False)[1])
     return handle
 
 
@@ -115,7 +114,14 @@ def clear_open_files() -> None:
     """Close every file :func:`open_file` keeps open."""
     with _open_lock:
         while _open_files:
-            _open_files.popitem()[1].close()
+            _release(_open_files.popitem()[1])
+
+
+def _release(handle: Any) -> None:
+    """Close a file and drop afkit's per-file state (its decoded trees refer back to the
+    handle: left in place, the pair would wait for the cycle collector, megabytes each)."""
+    handle.close()
+    handle.__dict__.pop("_afkit_trees", None)
 
 
 #: Extra that provides the reader for each remote scheme.
