@@ -257,3 +257,23 @@ def test_known_layout_needs_no_uproot_tree_model(tmp_path: Path, r24: Path) -> N
     assert ak.all(pt >= 0)
     assert events.source.reader.handle._uproot is None
     assert events.bytes_read > 0
+
+
+@pytest.mark.parametrize("which", ["r21", "r24", "nano"])
+def test_fused_branch_scan_equals_the_general_decoding(
+    which: str, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Opening a tree reads each branch's identity in one fused pass where the layout is
+    the common one; it must give exactly what the member-by-member decoding gives."""
+    from afkit.io.rootio import ttree
+
+    path = request.getfixturevalue(which)
+    name = "Events" if which == "nano" else "CollectionTree"
+    scans = {}
+    for fused in (True, False):
+        monkeypatch.setattr(ttree, "FUSED_IDENTITY", fused)
+        tree = open_tree(open_file(path, reuse=False), str(path), name)
+        assert tree.native is not None
+        scans[fused] = [(b.name, b.identity, b.start, b.end) for b in tree.native._located]
+    assert scans[True] == scans[False]
+    assert len(scans[True]) > 100

@@ -154,19 +154,24 @@ def open_tree(handle: Any, path: str, name: str) -> TreeHandle:
     """The :class:`TreeHandle` of ``name`` in ``handle``, decoded once per open file."""
     trees = handle.__dict__.setdefault("_afkit_trees", {})
     if name not in trees:
-        trees[name] = TreeHandle(handle, path, name, _native_meta(handle, name))
-    tree: TreeHandle = trees[name]
-    return tree
+        tree = TreeHandle(handle, path, name, None)
+        tree.native = _native_meta(tree)
+        trees[name] = tree
+    found: TreeHandle = trees[name]
+    return found
 
 
-def _native_meta(handle: Any, name: str) -> TreeMeta | None:
-    """afkit's decoding of the tree's metadata; None where only uproot can (or should) say."""
+def _native_meta(tree: TreeHandle) -> TreeMeta | None:
+    """afkit's decoding of the tree's metadata; None where only uproot can (or should) say.
+
+    The tree record is read through the tree's own byte source (``pread`` for a local
+    file), like its baskets."""
     try:
-        key = handle.key(name)
+        key = tree.handle.key(tree.name)
         start = int(key.fSeekKey)
-        (raw,) = UprootBytes(handle.file.source).ranges([(start, start + int(key.fNbytes))])
+        (raw,) = tree.bytes.ranges([(start, start + int(key.fNbytes))])
         payload = decompress(raw[int(key.fKeylen) :], int(key.fObjlen))
-        return parse_tree(payload, int(key.fKeylen), name)
+        return parse_tree(payload, int(key.fKeylen), tree.name)
     except (NativeUnsupported, CorruptBasket):
         return None  # uproot reads it, or reports the damage in its established way
     except Exception:  # noqa: BLE001 - any surprise in the fast path defers to uproot
