@@ -260,20 +260,49 @@ def test_known_layout_needs_no_uproot_tree_model(tmp_path: Path, r24: Path) -> N
 
 
 @pytest.mark.parametrize("which", ["r21", "r24", "nano"])
-def test_fused_branch_scan_equals_the_general_decoding(
+def test_compiled_branch_scan_equals_the_general_decoding(
     which: str, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Opening a tree reads each branch's identity in one fused pass where the layout is
-    the common one; it must give exactly what the member-by-member decoding gives."""
+    """Opening a tree reads each branch's identity in compiled code where the layout is the
+    common one; it must give exactly what the member-by-member decoding gives."""
     from afkit.io.rootio import ttree
 
     path = request.getfixturevalue(which)
     name = "Events" if which == "nano" else "CollectionTree"
     scans = {}
     for fused in (True, False):
-        monkeypatch.setattr(ttree, "FUSED_IDENTITY", fused)
+        monkeypatch.setattr(ttree, "COMPILED_SCAN", fused)
         tree = open_tree(open_file(path, reuse=False), str(path), name)
         assert tree.native is not None
         scans[fused] = [(b.name, b.identity, b.start, b.end) for b in tree.native._located]
     assert scans[True] == scans[False]
     assert len(scans[True]) > 100
+
+
+def test_compiled_scan_survives_damaged_tree_records(r24: Path) -> None:
+    """The compiled scan reads raw bytes without bounds checks of its own making: cut and
+    scrambled tree records must give a result or NativeUnsupported, never a crash."""
+    from afkit.io.rootio.baskets import decompress
+    from afkit.io.rootio.ttree import parse_tree
+
+    handle = open_file(r24, reuse=False)
+    key = handle.key("CollectionTree")
+    tree = open_tree(handle, str(r24), "CollectionTree")
+    start = int(key.fSeekKey)
+    (raw,) = tree.bytes.ranges([(start, start + int(key.fNbytes))])
+    payload = decompress(raw[int(key.fKeylen) :], int(key.fObjlen)).copy()
+    rng = np.random.default_rng(5)
+    outcomes = {"decoded": 0, "refused": 0}
+    for trial in range(300):
+        damaged = payload.copy()
+        if trial % 3 == 0:
+            damaged = damaged[: int(rng.integers(0, len(damaged)))]
+        else:
+            where = rng.integers(0, len(damaged), size=int(rng.integers(1, 40)))
+            damaged[where] = rng.integers(0, 256, size=len(where), dtype=np.uint8)
+        try:
+            parse_tree(damaged, int(key.fKeylen), "CollectionTree")
+            outcomes["decoded"] += 1
+        except NativeUnsupported:
+            outcomes["refused"] += 1
+    assert outcomes["refused"] > 0

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from afkit.io.rootio import scan
 from afkit.io.rootio.stream import Stream, StreamError
 
 
@@ -220,102 +221,74 @@ def parse_tree(data: Any, key_length: int, name: str) -> TreeMeta:
 
 
 def _locate_branches(stream: Stream) -> list[_Located]:
-    """Step over the tree's ``fBranches`` array, noting each branch's identity and range."""
-    out = []
-    for _ in range(stream.objarray_header()):
-        classname, end, key = stream.pointer()
-        if classname is None:
-            continue
-        if classname not in _BRANCH_CLASSES:
-            raise NativeUnsupported(f"top-level branch of class {classname or 'reference'!r}")
-        start = stream.pos
-        name, identity = _identity(stream, classname)
-        out.append(_Located(name, classname, start, end, key, identity))
-        stream.pos = end
+    """Step over the tree's ``fBranches`` array, noting each branch's identity and range.
+
+    Runs of the common branch layout go through the compiled scan
+    (:mod:`afkit.io.rootio.scan`); any other slot through :func:`_identity`.
+    """
+    out: list[_Located] = []
+    count = stream.objarray_header()
+    slots: list[list[int]] = []
+    if COMPILED_SCAN and count:
+        array = np.frombuffer(stream.data, np.uint8)
+        rows, stream.pos = scan.scan(array, stream.pos, count, stream.origin)
+        slots = rows.tolist()
+    for row in slots:
+        if row[scan.KIND] == scan.SCANNED:
+            out.append(_scanned(stream.data, row))
+        elif row[scan.KIND] == scan.GENERAL:
+            resume = stream.pos
+            stream.pos = row[scan.START]
+            _general_slot(stream, out)
+            stream.pos = resume
+    for _ in range(count - len(slots)):  # slots the scan could not step over
+        _general_slot(stream, out)
     return out
 
 
-#: Whether :func:`_identity` may take the fused path (tests compare both paths).
-FUSED_IDENTITY = True
+def _general_slot(stream: Stream, out: list[_Located]) -> None:
+    """One ``fBranches`` slot through :func:`_identity` (cursor left after it)."""
+    classname, end, key = stream.pointer()
+    if classname is None:
+        return
+    if classname not in _BRANCH_CLASSES:
+        raise NativeUnsupported(f"top-level branch of class {classname or 'reference'!r}")
+    start = stream.pos
+    name, identity = _identity(stream, classname)
+    out.append(_Located(name, classname, start, end, key, identity))
+    stream.pos = end
 
-_HEADER = struct.Struct(">IH")
-_TOBJECT = struct.Struct(">HII")
-_COUNT = struct.Struct(">i")
-_BYTE_COUNT = 0x40000000
-_TBRANCH_13_SKIP_A = _TBRANCH_13A.size
-_TBRANCH_13_SKIP_B = _TBRANCH_13B.size
+
+def _scanned(data: bytes, row: list[int]) -> _Located:
+    """A :class:`_Located` from one row of the compiled scan (same identity as
+    :func:`_identity` gives)."""
+
+    def text(column: int) -> str:
+        at = row[column]
+        return data[at : at + row[column + 1]].decode("utf-8", errors="replace")
+
+    name = text(scan.NAME)
+    identity = (
+        "TBranchElement",
+        10,
+        name,
+        text(scan.TITLE),
+        row[scan.TBRANCH_VERSION],
+        row[scan.SUB_BRANCHES],
+        text(scan.CLASS_NAME),
+        text(scan.PARENT),
+        text(scan.CLONES),
+        *row[scan.CHECKSUM : scan.STREAMER_TYPE + 1],
+    )
+    return _Located(name, "TBranchElement", row[scan.START], row[scan.END], row[scan.KEY], identity)
 
 
-def _fused_identity(data: bytes, pos: int) -> tuple[str, tuple[object, ...]] | None:
-    """:func:`_identity` of a ``TBranchElement`` v10 over a ``TBranch`` v13 (the layout of
-    every branch written by current ROOT), read in one pass over local variables: the
-    general path costs several method calls per member, which for a thousand branches is
-    most of opening a file.  Returns None for anything else (other versions, referenced
-    ``TObject``s, long strings), and the general path decodes it."""
-    try:
-        count, version = _HEADER.unpack_from(data, pos)
-        if not count & _BYTE_COUNT or version != 10:
-            return None
-        count, tb_version = _HEADER.unpack_from(data, pos + 6)
-        if not count & _BYTE_COUNT or tb_version != 13:
-            return None
-        base_end = pos + 10 + (count & ~_BYTE_COUNT)
-        count, _ = _HEADER.unpack_from(data, pos + 12)  # TNamed
-        named_end = pos + 16 + (count & ~_BYTE_COUNT)
-        t_version, _, bits = _TOBJECT.unpack_from(data, pos + 18)
-        if t_version & 0x4000 or bits & 0x10:
-            return None
-        at = pos + 28
-        strings = []
-        for _ in range(2):  # fName, fTitle
-            n = data[at]
-            if n == 255:
-                return None
-            strings.append(data[at + 1 : at + 1 + n].decode("utf-8", errors="replace"))
-            at += 1 + n
-        if at > named_end:
-            return None
-        at = named_end
-        count, _ = _HEADER.unpack_from(data, at)  # TAttFill
-        at += 4 + (count & ~_BYTE_COUNT)
-        at += _TBRANCH_13_SKIP_A
-        count, _ = _HEADER.unpack_from(data, at)  # fIOFeatures
-        at += 4 + (count & ~_BYTE_COUNT)
-        at += _TBRANCH_13_SKIP_B
-        count, _ = _HEADER.unpack_from(data, at)  # fBranches: TObjArray
-        t_version, _, bits = _TOBJECT.unpack_from(data, at + 6)
-        if t_version & 0x4000 or bits & 0x10:
-            return None
-        at += 16
-        n = data[at]  # the array's fName
-        if n == 255:
-            return None
-        at += 1 + n
-        (sub_branches,) = _COUNT.unpack_from(data, at)
-        if sub_branches < 0:
-            return None
-        at = base_end
-        derived: list[object] = []
-        for _ in range(3):  # fClassName, fParentName, fClonesName
-            n = data[at]
-            if n == 255:
-                return None
-            derived.append(data[at + 1 : at + 1 + n].decode("utf-8", errors="replace"))
-            at += 1 + n
-        members = _TBRANCHELEMENT_10.unpack_from(data, at)
-    except (struct.error, IndexError):
-        return None
-    name, title = strings
-    identity = ("TBranchElement", 10, name, title, tb_version, sub_branches)
-    return name, identity + tuple(derived) + tuple(members[:5])
+#: Whether opening a tree runs the compiled scan (tests compare it with the general path).
+COMPILED_SCAN = True
 
 
 def _identity(stream: Stream, classname: str) -> tuple[str, tuple[object, ...]]:
     """(name, identity) of the branch object at the cursor, decoding only its head."""
-    if classname == "TBranchElement" and FUSED_IDENTITY:
-        fused = _fused_identity(stream.data, stream.pos)
-        if fused is not None:
-            return fused
     if classname == "TBranch":
         head = _tbranch_head(stream)
         return head.name, (classname, head.name, head.title, head.version, head.sub_branches)

@@ -1,0 +1,227 @@
+"""The branch scan of a tree record in compiled code: where each branch lies and what it is.
+
+Opening a tree means stepping over its ``fBranches`` array and noting, per top-level branch,
+its byte range and identity (see :func:`afkit.io.rootio.ttree._identity`).  For the layout of
+every branch written by current ROOT — a ``TBranchElement`` v10 over a ``TBranch`` v13 — this
+module does that for a whole run of branches in one Numba call, returning offsets and numbers
+only; Python then decodes the handful of strings per branch.  The first element it does not
+recognise (a null slot, another class or version, a long string, a referenced ``TObject``)
+ends the run, and the general decoder takes that element before the scan resumes.
+
+Class names are found where a class reference points (a new-class tag and the name), so the
+scan needs no class table of its own.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numba
+import numpy as np
+from numpy.typing import NDArray
+
+_BYTE_COUNT = 0x40000000
+_CLASS_MASK = 0x80000000
+_NEW_CLASS_TAG = 0xFFFFFFFF
+_MAP_OFFSET = 2
+
+#: Columns of one scanned branch.
+START, END, KEY = 0, 1, 2
+NAME, TITLE, CLASS_NAME, PARENT, CLONES = 3, 5, 7, 9, 11  # (offset, length) pairs
+TBRANCH_VERSION, SUB_BRANCHES = 13, 14
+CHECKSUM, CLASS_VERSION, ID, TYPE, STREAMER_TYPE = 15, 16, 17, 18, 19
+KIND = 20  # SCANNED, GENERAL (decode the slot at START with the general path) or NULL
+COLUMNS = 21
+SCANNED, GENERAL, NULL = 0, 1, 2
+
+_ELEMENT = np.frombuffer(b"TBranchElement", np.uint8)
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _u4(data: Any, at: int) -> int:
+    return int(
+        (np.int64(data[at]) << 24)
+        | (np.int64(data[at + 1]) << 16)
+        | (np.int64(data[at + 2]) << 8)
+        | np.int64(data[at + 3])
+    )
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _u2(data: Any, at: int) -> int:
+    return int((np.int64(data[at]) << 8) | np.int64(data[at + 1]))
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _i4(data: Any, at: int) -> int:
+    value = _u4(data, at)
+    return value - (1 << 32) if value >= (1 << 31) else value
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _i2(data: Any, at: int) -> int:
+    value = _u2(data, at)
+    return value - (1 << 16) if value >= (1 << 15) else value
+
+
+@numba.njit(cache=True, nogil=True)
+def _is_element_class(data: Any, at: int, n: int, element: Any) -> bool:
+    """Whether a NUL-terminated class name at ``at`` is ``TBranchElement``."""
+    m = len(element)
+    if at + m >= n or data[at + m] != 0:
+        return False
+    for i in range(m):  # noqa: SIM110 - a plain loop compiles in Numba
+        if data[at + i] != element[i]:
+            return False
+    return True
+
+
+@numba.njit(cache=True, nogil=True)
+def _short_string(data: Any, at: int, n: int) -> int:
+    """Length of the one-byte-length TString at ``at``; -1 for a long or cut one."""
+    if at >= n:
+        return -1
+    length = int(data[at])
+    if length == 255 or at + 1 + length > n:
+        return -1
+    return length
+
+
+@numba.njit(cache=True, nogil=True)
+def scan_elements(
+    data: Any, pos: int, count: int, origin: int, element: Any, out: Any
+) -> tuple[int, int]:
+    """Scan ``count`` ``fBranches`` slots from ``pos`` into ``out`` rows.
+
+    A slot in the common layout is decoded (``KIND`` = ``SCANNED``); another slot with a byte
+    count is stepped over and marked ``GENERAL`` (its first byte in ``START``), a null slot
+    ``NULL``.  Returns ``(rows, pos)``: fewer rows than ``count`` when a slot cannot even be
+    stepped over, which the general decoder then reports.
+    """
+    n = len(data)
+    for row in range(count):
+        if pos + 4 > n:
+            return row, pos
+        first = _u4(data, pos)
+        if first == 0:
+            out[row, KIND] = NULL
+            pos += 4
+            continue
+        if not first & _BYTE_COUNT or first == _NEW_CLASS_TAG:
+            return row, pos
+        end = pos + 4 + (first & ~_BYTE_COUNT)
+        if end > n:
+            return row, pos
+        if _element(data, pos, end, origin, element, out, row):
+            out[row, KIND] = SCANNED
+        else:
+            out[row, KIND] = GENERAL
+            out[row, START] = pos
+        pos = end
+    return count, pos
+
+
+@numba.njit(cache=True, nogil=True)
+def _element(
+    data: Any, start: int, end: int, origin: int, element: Any, out: Any, row: int
+) -> bool:
+    """Decode the slot ``[start, end)`` into ``out[row]`` if it is a ``TBranchElement`` v10
+    over a ``TBranch`` v13 with short strings and unreferenced ``TObject`` parts."""
+    n = end
+    tag_position = start + 4
+    if tag_position + 4 > n:
+        return False
+    tag = _u4(data, tag_position)
+    if not tag & _CLASS_MASK:
+        return False  # a reference to an object
+    if tag == _NEW_CLASS_TAG:
+        name_at = tag_position + 4
+    else:
+        ref = (tag & ~_CLASS_MASK) - origin - _MAP_OFFSET
+        if ref < 0 or ref + 4 > len(data) or _u4(data, ref) != _NEW_CLASS_TAG:
+            return False
+        name_at = ref + 4
+    if not _is_element_class(data, name_at, len(data), element):
+        return False
+    at = tag_position + 4
+    if tag == _NEW_CLASS_TAG:
+        at = name_at + len(element) + 1
+    if at + 36 > n:
+        return False
+    count_word, version = _u4(data, at), _u2(data, at + 4)
+    if not count_word & _BYTE_COUNT or version != 10:
+        return False
+    count_word, tb_version = _u4(data, at + 6), _u2(data, at + 10)
+    if not count_word & _BYTE_COUNT or tb_version != 13:
+        return False
+    base_end = at + 10 + (count_word & ~_BYTE_COUNT)
+    count_word = _u4(data, at + 12)  # TNamed
+    named_end = at + 16 + (count_word & ~_BYTE_COUNT)
+    t_version, bits = _u2(data, at + 18), _u4(data, at + 24)
+    if t_version & 0x4000 or bits & 0x10:
+        return False
+    cursor = at + 28
+    name_len = _short_string(data, cursor, n)
+    if name_len < 0:
+        return False
+    name_off = cursor + 1
+    cursor = name_off + name_len
+    title_len = _short_string(data, cursor, n)
+    if title_len < 0:
+        return False
+    title_off = cursor + 1
+    cursor = title_off + title_len
+    if cursor > named_end or named_end + 6 > n:
+        return False
+    cursor = named_end
+    cursor += 4 + (_u4(data, cursor) & ~_BYTE_COUNT)  # TAttFill
+    cursor += 24  # fCompress fBasketSize fEntryOffsetLen fWriteBasket fEntryNumber
+    if cursor + 6 > n:
+        return False
+    cursor += 4 + (_u4(data, cursor) & ~_BYTE_COUNT)  # fIOFeatures
+    cursor += 44  # fOffset fMaxBaskets fSplitLevel fEntries fFirstEntry fTotBytes fZipBytes
+    if cursor + 17 > n:
+        return False
+    t_version, bits = _u2(data, cursor + 6), _u4(data, cursor + 12)  # fBranches
+    if t_version & 0x4000 or bits & 0x10:
+        return False
+    cursor += 16
+    array_name = _short_string(data, cursor, n)
+    if array_name < 0 or cursor + 1 + array_name + 4 > n:
+        return False
+    cursor += 1 + array_name
+    sub_branches = _i4(data, cursor)
+    if sub_branches < 0 or base_end > n:
+        return False
+    cursor = base_end
+    for k in range(3):  # fClassName, fParentName, fClonesName
+        length = _short_string(data, cursor, n)
+        if length < 0:
+            return False
+        out[row, CLASS_NAME + 2 * k] = cursor + 1
+        out[row, CLASS_NAME + 2 * k + 1] = length
+        cursor += 1 + length
+    if cursor + 18 > n:
+        return False
+    out[row, START] = at
+    out[row, END] = end
+    out[row, KEY] = start + origin + _MAP_OFFSET
+    out[row, NAME] = name_off
+    out[row, NAME + 1] = name_len
+    out[row, TITLE] = title_off
+    out[row, TITLE + 1] = title_len
+    out[row, TBRANCH_VERSION] = tb_version
+    out[row, SUB_BRANCHES] = sub_branches
+    out[row, CHECKSUM] = _u4(data, cursor)
+    out[row, CLASS_VERSION] = _i2(data, cursor + 4)
+    out[row, ID] = _i4(data, cursor + 6)
+    out[row, TYPE] = _i4(data, cursor + 10)
+    out[row, STREAMER_TYPE] = _i4(data, cursor + 14)
+    return True
+
+
+def scan(data: NDArray[np.uint8], pos: int, count: int, origin: int) -> tuple[NDArray[Any], int]:
+    """:func:`scan_elements` with its output table: (rows scanned, next position)."""
+    out = np.empty((count, COLUMNS), np.int64)
+    rows, pos = scan_elements(data, pos, count, origin, _ELEMENT, out)
+    return out[:rows], pos
