@@ -119,9 +119,16 @@ def read_entries(
     offsets: list[NDArray[np.int64]] = [np.zeros(1, np.int64)]
     total = 0
     for i, raw in zip(wanted, chunks, strict=True):
-        data, local = _basket(raw, branch, int(edges[i + 1] - edges[i]), i)
-        lo = max(start - int(edges[i]), 0)
-        hi = min(stop, int(edges[i + 1])) - int(edges[i])
+        first_entry, end_entry = int(edges[i]), int(edges[i + 1])
+        data, local = _basket(raw, branch, end_entry - first_entry, i)
+        lo = max(start - first_entry, 0)
+        hi = min(stop, end_entry) - first_entry
+        if lo == 0 and hi == end_entry - first_entry and local[0] == 0:  # the whole basket
+            pieces.append(data)
+            local += total
+            offsets.append(local[1:])
+            total = int(local[-1])
+            continue
         pieces.append(data[local[lo] : local[hi]])
         offsets.append(local[lo + 1 : hi + 1] - local[lo] + total)
         total += int(local[hi] - local[lo])
@@ -150,11 +157,12 @@ def _basket(
         table = payload[border:]
         if len(table) < 4 * (entries + 1):
             raise CorruptBasket(f"{what}: entry-offset table too short")
-        starts = table[4 : 4 * (entries + 1)].view(">i4").astype(np.int64) - keylen
-        local = np.append(starts, border)
+        local = np.empty(entries + 1, np.int64)
+        np.subtract(table[4 : 4 * (entries + 1)].view(">i4"), keylen, out=local[:-1])
+        local[-1] = border
         if entries and local[0] != 0:  # data not right after the key: a layout for uproot
             raise NativeUnsupported(f"{what}: first entry at byte {local[0]}")
-        if np.any(np.diff(local) < 0):
+        if (local[1:] < local[:-1]).any():
             raise CorruptBasket(f"{what}: entry offsets out of order")
     else:
         if entries * entry_size != border:  # entry size not fNevBufSize: let uproot decide
