@@ -24,7 +24,8 @@ class Selection:
     """Event selection and observables for one jet-pT hypothesis."""
 
     regions: dict[str, Any]  # region name -> bool per event
-    observables: dict[str, Any]  # region name -> its observable per event (NaN if undefined)
+    observables: dict[str, Any]  # region name -> its observable per event (NaN outside it
+    # where computing it would be wasted: m_bjj is computed for 4j2b events only)
     jets: Any  # bool per jet: selected
 
 
@@ -55,27 +56,39 @@ def btag_pass(columns: ChunkColumns, xp: Any) -> Any:
 
 
 def select(
-    columns: ChunkColumns, jet_pt: Any, one_lepton: Any, tagged: Any, jet_quality: Any, xp: Any
+    columns: ChunkColumns,
+    jet_pt: Any,
+    one_lepton: Any,
+    tagged: Any,
+    jet_quality: Any,
+    jet_event: Any,
+    xp: Any,
 ) -> Selection:
-    """Jet selection with ``jet_pt``, then regions, HT and m_bjj (spec §2-4)."""
+    """Jet selection with ``jet_pt``, then regions, HT and m_bjj (spec §2-4).
+
+    ``jet_event`` is each jet's event (position in the chunk)."""
     offsets = columns.jet_offsets
     jets = (jet_pt > spec.JET_PT_MIN) & jet_quality
     btagged = jets & tagged
     n_jets = kernels.segmented_count(offsets, jets)
     n_btags = kernels.segmented_count(offsets, btagged)
     base = one_lepton & (n_jets >= spec.MIN_JETS)
-    selected_offsets = xp.zeros(len(n_jets) + 1, dtype=xp.int64)
-    xp.cumsum(n_jets, out=selected_offsets[1:])
+    regions = {"4j1b": base & (n_btags == 1), "4j2b": base & (n_btags >= 2)}
+    # m_bjj is filled only for 4j2b events: the trijet search sees only their jets (other
+    # events get none, hence NaN), which spares it the three quarters of events not in 4j2b
+    in_4j2b = jets & regions["4j2b"][jet_event]
+    trijet_offsets = xp.zeros(len(n_jets) + 1, dtype=xp.int64)
+    xp.cumsum(kernels.segmented_count(offsets, in_4j2b), out=trijet_offsets[1:])
     m_bjj = kernels.best_trijet_mass(
-        selected_offsets,
-        jet_pt[jets],
-        columns.jet_eta[jets],
-        columns.jet_phi[jets],
-        columns.jet_m[jets],
-        tagged[jets],
+        trijet_offsets,
+        jet_pt[in_4j2b],
+        columns.jet_eta[in_4j2b],
+        columns.jet_phi[in_4j2b],
+        columns.jet_m[in_4j2b],
+        tagged[in_4j2b],
     )
     return Selection(
-        regions={"4j1b": base & (n_btags == 1), "4j2b": base & (n_btags >= 2)},
+        regions=regions,
         observables={"4j1b": kernels.segmented_sum(offsets, jet_pt, jets), "4j2b": m_bjj},
         jets=jets,
     )
@@ -109,7 +122,11 @@ def fill_chunk(
     one_lepton = lepton_veto_pass(columns, xp)
     tagged = btag_pass(columns, xp)
     jet_quality = (xp.abs(columns.jet_eta) < spec.JET_ABS_ETA_MAX) & columns.jet_jvt
-    nominal = select(columns, columns.jet_pt, one_lepton, tagged, jet_quality, xp)
+    jet_event = xp.searchsorted(
+        columns.jet_offsets[1:], xp.arange(columns.n_jets, dtype=xp.int64), side="right"
+    )
+    context = (one_lepton, tagged, jet_quality, jet_event, xp)
+    nominal = select(columns, columns.jet_pt, *context)
 
     # rows of one fill per region: (variation, selection, weight)
     rows: list[tuple[str, Selection, Any]] = [(variation, nominal, weight)]
@@ -118,12 +135,8 @@ def fill_chunk(
         smeared = columns.jet_pt * kernels.smearing_factors(
             columns.event_number, columns.jet_offsets, width=spec.JET_PT_RESOLUTION
         )
-        rows.append(
-            (spec.PT_SCALE_UP, select(columns, scaled, one_lepton, tagged, jet_quality, xp), weight)
-        )
-        rows.append(
-            (spec.PT_RES_UP, select(columns, smeared, one_lepton, tagged, jet_quality, xp), weight)
-        )
+        rows.append((spec.PT_SCALE_UP, select(columns, scaled, *context), weight))
+        rows.append((spec.PT_RES_UP, select(columns, smeared, *context), weight))
         leading = kernels.leading_values(
             columns.jet_offsets, columns.jet_pt, nominal.jets, spec.BTAG_JETS
         )
