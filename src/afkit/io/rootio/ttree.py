@@ -17,7 +17,7 @@ import struct
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 from numpy.typing import NDArray
@@ -95,9 +95,9 @@ class BranchMeta:
         )
 
 
-@dataclass(frozen=True)
-class _Located:
-    """A top-level branch found by the scan: where its object lies, and its identity."""
+class _Located(NamedTuple):
+    """A top-level branch found by the scan: where its object lies, and its identity.
+    (A named tuple: a file has hundreds, made on every open.)"""
 
     name: str
     classname: str
