@@ -242,6 +242,48 @@ def machine_ceiling() -> dict[str, Any]:
     return out
 
 
+SOLO = """
+import sys, time
+import afkit
+from afkit.agc import AGCProcessor
+from afkit.fileset import Fileset
+fileset = Fileset.load(sys.argv[1])
+processor = AGCProcessor()
+afkit.run(processor, fileset, executor="iterative", chunksize=100_000)  # warm
+start = time.perf_counter()
+for _ in range(int(sys.argv[2])):
+    afkit.run(processor, fileset, executor="iterative", chunksize=100_000)
+print(time.perf_counter() - start)
+"""
+
+
+def workload_ceiling(fileset_path: str, passes: int = 4) -> dict[str, Any]:
+    """The AGC itself, no executor: one single-process run alone, then two identical ones at
+    the same time (separate processes, each on its own copy of the work).  Two at once doing
+    twice the work in ``t2`` against one alone in ``t1`` gives ``t1 / t2``: the most any
+    executor can reach with this workload on this machine."""
+
+    def runs(n: int) -> float:
+        procs = [
+            subprocess.Popen(
+                [sys.executable, "-c", SOLO, fileset_path, str(passes)],
+                stdout=subprocess.PIPE,
+                text=True,
+            )
+            for _ in range(n)
+        ]
+        outs = [proc.communicate()[0] for proc in procs]
+        return max(float(out.strip().splitlines()[-1]) for out in outs)
+
+    t = _interleaved(runs, 2)
+    return {
+        "passes_over_the_dataset": passes,
+        "one_alone_s": t[1],
+        "two_at_once_s": t[2],
+        "efficiency": t[1] / t[2],
+    }
+
+
 def memory(fileset: Fileset, folder: Path) -> dict[str, Any]:
     out = {}
     for label, fs in (("1x", fileset), ("10x", tenfold(fileset))):
@@ -283,6 +325,7 @@ def main() -> None:
             "scaling": scaling(fileset, args.chunksize),
             "scaling_tenfold_dataset": {"processes": long_scaling(tenfold(absolute), 50_000)},
             "machine_ceiling": machine_ceiling(),
+            "workload_ceiling": workload_ceiling(args.fileset),
             "per_chunk_overhead": overhead(fileset, args.chunks),
             "planning_10k_files": planning(),
             "worker_memory": memory(absolute, Path(tmp)),
@@ -301,6 +344,8 @@ def main() -> None:
     ceiling = {k: round(v["efficiency"], 2) for k, v in payload["machine_ceiling"].items()}
     print(f"efficiency: {efficiency}; processes on the tenfold dataset {long:.2f}")
     print(f"machine ceiling (no afkit): {ceiling}")
+    workload = payload["workload_ceiling"]["efficiency"]
+    print(f"AGC itself, two single-process runs at once: {workload:.2f}")
     print(
         "overhead ms/chunk:",
         {k: round(v["ms_per_chunk"], 2) for k, v in payload["per_chunk_overhead"].items()},
