@@ -7,6 +7,8 @@ import math
 import numba
 import numpy as np
 
+from afkit.kernels import _binning as binning
+
 _GAMMA = np.uint64(0x9E3779B97F4A7C15)
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
 _M2 = np.uint64(0x94D049BB133111EB)
@@ -70,27 +72,8 @@ def best_trijet_mass(offsets, pt, eta, phi, mass, tagged):
     return out
 
 
-@numba.njit(cache=True, nogil=True, inline="always")
-def _regular_bin(x, lo, hi, nbins):
-    z = (x - lo) / (hi - lo)
-    if z < 1.0:
-        if z >= 0.0:
-            return int(z * nbins) + 1
-        return 0
-    return nbins + 1
-
-
-@numba.njit(cache=True, nogil=True, inline="always")
-def _variable_bin(x, edges):
-    # upper bound: the first edge above x (NaN compares false everywhere: overflow)
-    first, last = 0, edges.shape[0]
-    while first < last:
-        middle = (first + last) // 2
-        if x < edges[middle]:
-            last = middle
-        else:
-            first = middle + 1
-    return first
+_regular_bin = numba.njit(cache=True, nogil=True, inline="always")(binning.regular_bin)
+_variable_bin = numba.njit(cache=True, nogil=True, inline="always")(binning.variable_bin)
 
 
 @numba.njit(cache=True, nogil=True)

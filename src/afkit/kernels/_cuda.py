@@ -12,6 +12,8 @@ from typing import Any
 import numpy as np
 from numba import cuda
 
+from afkit.kernels import _binning as binning
+
 _GAMMA = np.uint64(0x9E3779B97F4A7C15)
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
 _M2 = np.uint64(0x94D049BB133111EB)
@@ -118,26 +120,8 @@ def best_trijet_mass(offsets, pt, eta, phi, mass, tagged):
     return out[:n_events]
 
 
-@cuda.jit(device=True, inline=True)
-def _regular_bin(x, lo, hi, nbins):
-    z = (x - lo) / (hi - lo)
-    if z < 1.0:
-        if z >= 0.0:
-            return int(z * nbins) + 1
-        return 0
-    return nbins + 1
-
-
-@cuda.jit(device=True, inline=True)
-def _variable_bin(x, edges):
-    first, last = 0, edges.shape[0]
-    while first < last:
-        middle = (first + last) // 2
-        if x < edges[middle]:
-            last = middle
-        else:
-            first = middle + 1
-    return first
+_regular_bin = cuda.jit(device=True, inline=True)(binning.regular_bin)
+_variable_bin = cuda.jit(device=True, inline=True)(binning.variable_bin)
 
 
 @cuda.jit(device=True, inline=True)
