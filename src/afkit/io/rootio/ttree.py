@@ -298,18 +298,25 @@ def _identity(stream: Stream, classname: str) -> tuple[str, tuple[object, ...]]:
     stream.pos = base_start
     head = _tbranch_head(stream)
     stream.pos = base_end
-    derived: tuple[object, ...] = (stream.string(),)  # fClassName
-    if classname == "TBranchElement":
-        derived += (stream.string(), stream.string())  # fParentName, fClonesName
-        if version >= 10:
-            members = stream.fields(_TBRANCHELEMENT_10)
-        elif version in (8, 9):
-            members = stream.fields(_TBRANCHELEMENT_8)
-        else:
-            raise NativeUnsupported(f"TBranchElement class version {version}")
-        derived += tuple(members[:5])  # fCheckSum fClassVersion fID fType fStreamerType
     identity = (classname, version, head.name, head.title, head.version, head.sub_branches)
-    return head.name, identity + derived
+    return head.name, identity + _derived_members(stream, classname, version)
+
+
+def _derived_members(stream: Stream, classname: str, version: int) -> tuple[object, ...]:
+    """The members a ``TBranchElement`` / ``TBranchObject`` adds after its ``TBranch`` part
+    (cursor there): ``(fClassName,)`` for an object branch; for an element branch also
+    ``fParentName, fClonesName, fCheckSum, fClassVersion, fID, fType, fStreamerType``."""
+    class_name = stream.string()
+    if classname != "TBranchElement":
+        return (class_name,)
+    parent, clones = stream.string(), stream.string()
+    if version >= 10:
+        members = stream.fields(_TBRANCHELEMENT_10)
+    elif version in (8, 9):
+        members = stream.fields(_TBRANCHELEMENT_8)
+    else:
+        raise NativeUnsupported(f"TBranchElement class version {version}")
+    return (class_name, parent, clones, *members[:5])
 
 
 def _object_array(
@@ -366,9 +373,6 @@ def _branch_elements(stream: Stream, count: int) -> tuple[BranchMeta, ...]:
 
 
 def _branch(stream: Stream, classname: str) -> BranchMeta:
-    class_name: str | None = None
-    type_code: int | None = None
-    streamer_type: int | None = None
     if classname == "TBranch":
         return _tbranch(stream, classname, None, None, None)
     end, version = stream.header()
@@ -376,17 +380,12 @@ def _branch(stream: Stream, classname: str) -> BranchMeta:
     # the TBranch part comes first; its byte count lets us reach the derived members
     base_end, _ = stream.header()
     stream.pos = base_end
-    class_name = stream.string()
+    derived = _derived_members(stream, classname, version)
+    class_name = str(derived[0])
+    type_code: int | None = None
+    streamer_type: int | None = None
     if classname == "TBranchElement":
-        stream.string()  # fParentName
-        stream.string()  # fClonesName
-        if version >= 10:
-            fields = stream.fields(_TBRANCHELEMENT_10)
-        elif version in (8, 9):
-            fields = stream.fields(_TBRANCHELEMENT_8)
-        else:
-            raise NativeUnsupported(f"TBranchElement class version {version}")
-        type_code, streamer_type = int(fields[3]), int(fields[4])
+        type_code, streamer_type = int(derived[6]), int(derived[7])  # type: ignore[call-overload]
     stream.pos = base_start
     branch = _tbranch(stream, classname, class_name, type_code, streamer_type)
     stream.pos = end
