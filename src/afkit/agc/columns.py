@@ -110,38 +110,8 @@ class ChunkColumns:
         """
         source = getattr(events, "chunk_source", None)
         if source is not None and source.scale:
-            return _from_source(cls, source, mc=mc)
-        electrons, muons, jets = events.Electrons, events.Muons, events.Jets
-        info = events.EventInfo
-        weight = None
-        if mc:
-            weight = np.asarray(ak.to_numpy(info.mcEventWeights[:, 0]), dtype=np.float64)
-        btag = jets.btagging
-
-        def probability(name: str) -> np.ndarray:
-            return _flat_or_nan(btag[name])
-
-        return cls(
-            event_number=np.asarray(ak.to_numpy(info.eventNumber), dtype=np.uint64),
-            mc_weight=weight,
-            electron_offsets=_offsets(electrons.pt),
-            electron_pt=_flat(electrons.pt, np.float64),
-            electron_eta=_flat(electrons.eta, np.float64),
-            electron_tight=_flat(electrons.DFCommonElectronsLHTight, np.int64) == 1,
-            muon_offsets=_offsets(muons.pt),
-            muon_pt=_flat(muons.pt, np.float64),
-            muon_eta=_flat(muons.eta, np.float64),
-            muon_quality=_flat(muons.quality, np.int64),
-            jet_offsets=_offsets(jets.pt),
-            jet_pt=_flat(jets.pt, np.float64),
-            jet_eta=_flat(jets.eta, np.float64),
-            jet_phi=_flat(jets.phi, np.float64),
-            jet_m=_flat(jets.m, np.float64),
-            jet_jvt=_flat(jets.NNJvtPass, np.int64) == 1,
-            jet_pb=probability("DL1dv01_pb"),
-            jet_pc=probability("DL1dv01_pc"),
-            jet_pu=probability("DL1dv01_pu"),
-        )
+            return _assemble(cls, _SourceReader(source), mc=mc)
+        return _assemble(cls, _ModelReader(events), mc=mc)
 
     @classmethod
     def empty(cls, *, mc: bool) -> ChunkColumns:
@@ -190,50 +160,83 @@ class ChunkColumns:
         )
 
 
-def _from_source(cls: type[ChunkColumns], source: Any, *, mc: bool) -> ChunkColumns:
-    """:meth:`ChunkColumns.from_events` for a whole chunk: the source's buffers directly.
+class _ModelReader:
+    """The AGC's inputs through the event model's fields (any array of events)."""
 
-    Every value is the one the event model's field holds (same source call), so this equals
-    the generic path exactly; a test checks it.
-    """
-    weight = None
-    if mc:
-        offsets, weights = source.event_list("EventInfo", "mcEventWeights")
+    def __init__(self, events: Any) -> None:
+        self.events = events
+        self._btag = events.Jets.btagging
+
+    def event_number(self) -> np.ndarray:
+        return np.asarray(ak.to_numpy(self.events.EventInfo.eventNumber), dtype=np.uint64)
+
+    def mc_weight(self) -> np.ndarray:
+        weights = self.events.EventInfo.mcEventWeights[:, 0]
+        return np.asarray(ak.to_numpy(weights), dtype=np.float64)
+
+    def offsets(self, collection: str) -> np.ndarray:
+        return _offsets(self.events[collection].pt)
+
+    def values(self, collection: str, name: str, dtype: Any) -> np.ndarray:
+        return _flat(self.events[collection][name], dtype)
+
+    def probability(self, name: str) -> np.ndarray:
+        return _flat_or_nan(self._btag[name])
+
+
+class _SourceReader:
+    """The same inputs straight from a whole chunk's :class:`EventSource`: the calls the
+    event model's buffers are made of, without building awkward layouts."""
+
+    def __init__(self, source: Any) -> None:
+        self.source = source
+        self.probability = _btagging(source)
+
+    def event_number(self) -> np.ndarray:
+        return np.asarray(self.source.scalar("EventInfo", "eventNumber"), dtype=np.uint64)
+
+    def mc_weight(self) -> np.ndarray:
+        offsets, weights = self.source.event_list("EventInfo", "mcEventWeights")
         counts = np.diff(offsets)
         if len(counts) and counts.min() < 1:
             from afkit.exceptions import DecodeError
 
-            entry = source.reader.entry_start + int(np.argmin(counts))
+            entry = self.source.reader.entry_start + int(np.argmin(counts))
             raise DecodeError(
                 f"EventInfo.mcEventWeights is empty in entry {entry}: no nominal MC weight",
-                file=source.file,
+                file=self.source.file,
             )
-        weight = np.asarray(weights[offsets[:-1]], dtype=np.float64)
+        return np.asarray(weights[offsets[:-1]], dtype=np.float64)
 
-    def values(collection: str, name: str, dtype: Any) -> np.ndarray:
-        return np.ascontiguousarray(source.list_content(collection, name), dtype=dtype)
+    def offsets(self, collection: str) -> np.ndarray:
+        return self.source.offsets(collection)  # type: ignore[no-any-return]
 
-    probability = _btagging(source)
+    def values(self, collection: str, name: str, dtype: Any) -> np.ndarray:
+        return np.ascontiguousarray(self.source.list_content(collection, name), dtype=dtype)
+
+
+def _assemble(cls: type[ChunkColumns], reader: Any, *, mc: bool) -> ChunkColumns:
+    """The AGC columns (spec §2) from either reader; the two give equal values (tested)."""
     return cls(
-        event_number=np.asarray(source.scalar("EventInfo", "eventNumber"), dtype=np.uint64),
-        mc_weight=weight,
-        electron_offsets=source.offsets("Electrons"),
-        electron_pt=values("Electrons", "pt", np.float64),
-        electron_eta=values("Electrons", "eta", np.float64),
-        electron_tight=values("Electrons", "DFCommonElectronsLHTight", np.int64) == 1,
-        muon_offsets=source.offsets("Muons"),
-        muon_pt=values("Muons", "pt", np.float64),
-        muon_eta=values("Muons", "eta", np.float64),
-        muon_quality=values("Muons", "quality", np.int64),
-        jet_offsets=source.offsets("Jets"),
-        jet_pt=values("Jets", "pt", np.float64),
-        jet_eta=values("Jets", "eta", np.float64),
-        jet_phi=values("Jets", "phi", np.float64),
-        jet_m=values("Jets", "m", np.float64),
-        jet_jvt=values("Jets", "NNJvtPass", np.int64) == 1,
-        jet_pb=probability("DL1dv01_pb"),
-        jet_pc=probability("DL1dv01_pc"),
-        jet_pu=probability("DL1dv01_pu"),
+        event_number=reader.event_number(),
+        mc_weight=reader.mc_weight() if mc else None,
+        electron_offsets=reader.offsets("Electrons"),
+        electron_pt=reader.values("Electrons", "pt", np.float64),
+        electron_eta=reader.values("Electrons", "eta", np.float64),
+        electron_tight=reader.values("Electrons", "DFCommonElectronsLHTight", np.int64) == 1,
+        muon_offsets=reader.offsets("Muons"),
+        muon_pt=reader.values("Muons", "pt", np.float64),
+        muon_eta=reader.values("Muons", "eta", np.float64),
+        muon_quality=reader.values("Muons", "quality", np.int64),
+        jet_offsets=reader.offsets("Jets"),
+        jet_pt=reader.values("Jets", "pt", np.float64),
+        jet_eta=reader.values("Jets", "eta", np.float64),
+        jet_phi=reader.values("Jets", "phi", np.float64),
+        jet_m=reader.values("Jets", "m", np.float64),
+        jet_jvt=reader.values("Jets", "NNJvtPass", np.int64) == 1,
+        jet_pb=reader.probability("DL1dv01_pb"),
+        jet_pc=reader.probability("DL1dv01_pc"),
+        jet_pu=reader.probability("DL1dv01_pu"),
     )
 
 
