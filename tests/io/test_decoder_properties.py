@@ -5,9 +5,11 @@ from __future__ import annotations
 import struct
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from afkit.exceptions import DecodeError
 from afkit.io.physlite import streamers
 
 u32 = st.integers(min_value=0, max_value=0xFFFFFFFF)
@@ -38,6 +40,27 @@ def test_vector_of_float(events: list[list[float]]) -> None:
     assert list(np.diff(offsets)) == [len(e) for e in events]
     expected = np.array([x for e in events for x in e], np.float32)
     assert np.array_equal(content, expected, equal_nan=True)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(st.lists(floats, max_size=12), min_size=1, max_size=20),
+    st.data(),
+)
+def test_vector_damage_is_reported(events: list[list[float]], data: st.DataObject) -> None:
+    """A damaged header or a cut entry table raises DecodeError naming the entry — never an
+    IndexError, a crash or values read past an entry (the decoder copies with memcpy)."""
+    entries = [_bc(struct.pack(f">HI{len(e)}f", 9, len(e), *e)) for e in events]
+    buffer, offsets = _pack(entries)
+    damaged = buffer.copy()
+    victim = data.draw(st.integers(0, len(events) - 1))
+    where = int(offsets[victim]) + data.draw(st.sampled_from([0, 3, 6, 9]))  # bc, n's bytes
+    damaged[where] ^= data.draw(st.integers(1, 255))
+    cut = data.draw(st.booleans())
+    if cut:  # the byte table claims more than the buffer holds
+        damaged = damaged[: int(offsets[-1]) - 1]
+    with pytest.raises(DecodeError, match=f"entry {victim}:" if not cut else "entry "):
+        streamers.decode_vector(damaged, offsets, np.dtype("f4"))
 
 
 @settings(max_examples=60, deadline=None)

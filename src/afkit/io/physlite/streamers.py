@@ -29,6 +29,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from afkit.exceptions import DecodeError, UnknownEncodingError
+from afkit.io.bytecopy import copy_bytes
 
 _BC_FLAG = 0x40000000
 INVALID_INDEX = 0xFFFFFFFF
@@ -332,7 +333,7 @@ def _vv_prim_fill(data, offsets, itemsize, outer, inner, content_bytes):
             m = _u32(data, pos)
             pos += 4
             nbytes = m * itemsize
-            content_bytes[b : b + nbytes] = data[pos : pos + nbytes]
+            copy_bytes(content_bytes, b, data, pos, nbytes)
             b += nbytes
             pos += nbytes
             i2 += m
@@ -357,40 +358,37 @@ def decode_vector_vector(
 
 
 @numba.njit(cache=True, nogil=True)
-def _vector_count(data, offsets, itemsize, counts):
+def _vector_decode(data, offsets, itemsize, out_offsets, content):
+    """Check every entry's ``bc ver n`` header and copy its values into ``content``, in one
+    pass: ``(status, entry, content bytes used)``, status 0 when every entry is sound."""
     version = -1
+    k = 0
+    out_offsets[0] = 0
     for entry in range(len(offsets) - 1):
         pos = offsets[entry]
         end = offsets[entry + 1]
-        if end - pos < 10:
-            return 1, entry
+        if end - pos < 10 or end > len(data):
+            return 1, entry, k
         bc = _u32(data, pos)
         if not bc & _BC_FLAG:
-            return 2, entry
+            return 2, entry, k
         if (bc & ~_BC_FLAG) + 4 != end - pos:
-            return 3, entry
+            return 3, entry, k
         v = _u16(data, pos + 4)
         if v & _MEMBERWISE:
-            return 6, entry
+            return 6, entry, k
         if version < 0:
             version = v
         elif v != version:
-            return 5, entry
+            return 5, entry, k
         n = _u32(data, pos + 6)
-        if 10 + n * itemsize != end - pos:
-            return 7 if 10 + n * itemsize < end - pos else 1, entry
-        counts[entry] = n
-    return 0, -1
-
-
-@numba.njit(cache=True, nogil=True)
-def _vector_fill(data, offsets, itemsize, out):
-    k = 0
-    for entry in range(len(offsets) - 1):
-        pos = offsets[entry] + 10
-        nbytes = offsets[entry + 1] - pos
-        out[k : k + nbytes] = data[pos : pos + nbytes]
+        nbytes = n * itemsize
+        if 10 + nbytes != end - pos:
+            return 7 if 10 + nbytes < end - pos else 1, entry, k
+        copy_bytes(content, k, data, pos + 10, nbytes)
         k += nbytes
+        out_offsets[entry + 1] = out_offsets[entry] + n
+    return 0, -1, k
 
 
 def decode_vector(
@@ -400,17 +398,17 @@ def decode_vector(
 
     Each entry must be ``bc ver n`` followed by exactly ``n`` values, with one vector
     version throughout; anything else (a damaged basket that still decompressed) raises.
+    The values take less room than the entries' bytes, so one pass checks and copies
+    them into a buffer of that size.
     """
     dtype = np.dtype(dtype).newbyteorder(">")
-    counts = np.empty(len(offsets) - 1, np.int64)
-    status, entry = _vector_count(data, offsets, dtype.itemsize, counts)
+    entries = len(offsets) - 1
+    out_offsets = np.empty(len(offsets), np.int64)
+    content = np.empty(int(offsets[-1] - offsets[0]) if entries else 0, np.uint8)
+    status, entry, used = _vector_decode(data, offsets, dtype.itemsize, out_offsets, content)
     if status:
         _raise(status, entry, what)
-    out_offsets = np.zeros(len(offsets), np.int64)
-    np.cumsum(counts, out=out_offsets[1:])
-    content = np.empty(int(out_offsets[-1]) * dtype.itemsize, np.uint8)
-    _vector_fill(data, offsets, dtype.itemsize, content)
-    return out_offsets, content.view(dtype).astype(dtype.newbyteorder("="))
+    return out_offsets, content[:used].view(dtype).astype(dtype.newbyteorder("="))
 
 
 class ByteCursor:
