@@ -171,3 +171,14 @@ def test_resolve_links_equals_a_plain_loop(count_a: list[int], count_b: list[int
         else:
             expected.append(-1)
     assert got.tolist() == expected
+
+
+def test_resolve_links_rejects_events_outside_the_targets() -> None:
+    """A link whose event the target offsets do not cover is an error, not a stray read."""
+    from afkit.io.physlite.element_links import resolve_links
+
+    offsets = [np.array([0, 2, 3], np.int64)]  # two events
+    args = (np.array([5, 5], np.uint32), np.array([0, 0], np.uint32), {5: 0}, offsets)
+    assert resolve_links(np.array([0, 1]), *args).tolist() == [0, 2]
+    with pytest.raises(ValueError, match="event 2"):
+        resolve_links(np.array([0, 2]), *args)

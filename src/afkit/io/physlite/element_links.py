@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+import numba
 import numpy as np
 from numpy.typing import NDArray
 
@@ -40,32 +41,61 @@ def resolve_links(
     """
     n = len(keys)
     out = np.full(n, -1, dtype=np.int64)
-    if n == 0 or not key_to_target:
+    if n == 0 or not key_to_target or not len(target_offsets):
         return out
     table_keys = np.fromiter(key_to_target.keys(), dtype=np.int64, count=len(key_to_target))
     table_targets = np.fromiter(key_to_target.values(), dtype=np.int64, count=len(key_to_target))
-    order = np.argsort(table_keys)
-    table_keys, table_targets = table_keys[order], table_targets[order]
-
-    keys64 = keys.astype(np.int64)
-    pos = np.searchsorted(table_keys, keys64)
-    pos_clipped = np.minimum(pos, len(table_keys) - 1)
-    known = (table_keys[pos_clipped] == keys64) & (keys64 != 0)
-    known &= indices.astype(np.int64) != INVALID_INDEX
-    target = np.where(known, table_targets[pos_clipped], -1)
-
-    base = 0
-    for t, offsets in enumerate(target_offsets):
-        sel = np.flatnonzero(target == t)
-        if len(sel):
-            ev = event_of_link[sel]
-            start = offsets[ev]
-            count = offsets[ev + 1] - start
-            idx = indices[sel].astype(np.int64)
-            ok = idx < count
-            out[sel[ok]] = base + start[ok] + idx[ok]
-        base += int(offsets[-1])
+    n_events = len(target_offsets[0]) - 1
+    if any(len(o) != n_events + 1 for o in target_offsets):
+        raise ValueError("every target needs per-event offsets for the same events")
+    if len(event_of_link) != n or len(indices) != n:
+        raise ValueError("event_of_link, keys and indices must have one entry per link")
+    offsets = np.empty((len(target_offsets), n_events + 1), np.int64)
+    for t, o in enumerate(target_offsets):
+        offsets[t] = o
+    bases = np.zeros(len(target_offsets), np.int64)
+    np.cumsum(offsets[:-1, -1], out=bases[1:])
+    bad = _resolve(
+        event_of_link.astype(np.int64, copy=False),
+        keys,
+        indices,
+        table_keys,
+        table_targets,
+        offsets,
+        bases,
+        out,
+    )
+    if bad >= 0:
+        raise ValueError(
+            f"link {bad} belongs to event {event_of_link[bad]}, outside 0..{n_events - 1}"
+        )
     return out
+
+
+@numba.njit(cache=True, nogil=True)
+def _resolve(event, keys, indices, table_keys, table_targets, offsets, bases, out):  # type: ignore[no-untyped-def]
+    """One pass over the links: key looked up in the (few-entry) table, index checked
+    against the target's object count in the link's event.  Returns the first link whose
+    event lies outside the offsets (nothing after it resolved), or -1."""
+    n_targets, n_rows = offsets.shape
+    for i in range(len(keys)):
+        if event[i] < 0 or event[i] + 1 >= n_rows:
+            return i
+        key = np.int64(keys[i])
+        index = np.int64(indices[i])
+        if key == 0 or index == INVALID_INDEX:
+            continue
+        target = -1
+        for j in range(len(table_keys)):
+            if table_keys[j] == key:
+                target = table_targets[j]
+                break
+        if target < 0 or target >= n_targets:
+            continue
+        start = offsets[target, event[i]]
+        if index < offsets[target, event[i] + 1] - start:
+            out[i] = bases[target] + start + index
+    return -1
 
 
 def event_of_each(offsets: NDArray[np.int64]) -> NDArray[np.int64]:
