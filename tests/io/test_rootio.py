@@ -274,23 +274,65 @@ def test_compiled_branch_scan_equals_the_general_decoding(
         monkeypatch.setattr(ttree, "COMPILED_SCAN", fused)
         tree = open_tree(open_file(path, reuse=False), str(path), name)
         assert tree.native is not None
-        scans[fused] = [(b.name, b.identity, b.start, b.end) for b in tree.native._located]
+        located = tree.native._located
+        identities = tree.native.identities()
+        scans[fused] = [
+            (b.name, i, b.start, b.end) for b, i in zip(located, identities, strict=True)
+        ]
     assert scans[True] == scans[False]
     assert len(scans[True]) > 100
+
+
+def _tree_record(path: Path) -> tuple[np.ndarray, int]:
+    """The decompressed ``CollectionTree`` key payload of ``path`` and its key length."""
+    from afkit.io.rootio.baskets import decompress
+
+    handle = open_file(path, reuse=False)
+    key = handle.key("CollectionTree")
+    tree = open_tree(handle, str(path), "CollectionTree")
+    start = int(key.fSeekKey)
+    (raw,) = tree.bytes.ranges([(start, start + int(key.fNbytes))])
+    return decompress(raw[int(key.fKeylen) :], int(key.fObjlen)).copy(), int(key.fKeylen)
+
+
+def test_structure_key_sees_each_identity_member_and_nothing_else(r24: Path) -> None:
+    """The structure key (which shares one event-model plan between files) changes when a
+    single byte of a branch's name, title, class name or streamer checksum changes, and not
+    when only where its baskets lie or how many entries it has changes."""
+    from afkit.io.rootio import scan
+    from afkit.io.rootio.ttree import parse_tree
+
+    payload, keylen = _tree_record(r24)
+    base = parse_tree(payload, keylen, "CollectionTree")
+    key = base.structure_key()
+    located = [b for b in base._located if b.row is not None]
+    assert len(located) > 100
+    row = located[len(located) // 2].row
+    assert row is not None
+    for column in (scan.NAME, scan.TITLE, scan.CLASS_NAME):
+        damaged = payload.copy()
+        damaged[row[column]] ^= 0x20  # same length, another letter
+        assert parse_tree(damaged, keylen, "CollectionTree").structure_key() != key, column
+    damaged = payload.copy()
+    damaged[row[scan.CLONES] + row[scan.CLONES + 1] + 3] ^= 1  # fCheckSum follows fClonesName
+    assert parse_tree(damaged, keylen, "CollectionTree").structure_key() != key
+    decoded = base.find(located[len(located) // 2].name)
+    assert decoded is not None
+    assert decoded.entries > 0
+    same = payload.copy()
+    count = np.int64(decoded.entries).astype(">i8").tobytes()
+    entries_at = bytes(payload[row[scan.START] : row[scan.END]]).find(count)
+    assert entries_at > 0
+    same[row[scan.START] + entries_at + 7] ^= 1  # its fEntryNumber or fEntries: no structure
+    assert parse_tree(same, keylen, "CollectionTree").structure_key() == key
 
 
 def test_compiled_scan_survives_damaged_tree_records(r24: Path) -> None:
     """The compiled scan reads raw bytes without bounds checks of its own making: cut and
     scrambled tree records must give a result or NativeUnsupported, never a crash."""
-    from afkit.io.rootio.baskets import decompress
     from afkit.io.rootio.ttree import parse_tree
 
-    handle = open_file(r24, reuse=False)
-    key = handle.key("CollectionTree")
-    tree = open_tree(handle, str(r24), "CollectionTree")
-    start = int(key.fSeekKey)
-    (raw,) = tree.bytes.ranges([(start, start + int(key.fNbytes))])
-    payload = decompress(raw[int(key.fKeylen) :], int(key.fObjlen)).copy()
+    payload, keylen = _tree_record(r24)
     rng = np.random.default_rng(5)
     outcomes = {"decoded": 0, "refused": 0}
     for trial in range(300):
@@ -301,7 +343,7 @@ def test_compiled_scan_survives_damaged_tree_records(r24: Path) -> None:
             where = rng.integers(0, len(damaged), size=int(rng.integers(1, 40)))
             damaged[where] = rng.integers(0, 256, size=len(where), dtype=np.uint8)
         try:
-            parse_tree(damaged, int(key.fKeylen), "CollectionTree")
+            parse_tree(damaged, keylen, "CollectionTree")
             outcomes["decoded"] += 1
         except NativeUnsupported:
             outcomes["refused"] += 1

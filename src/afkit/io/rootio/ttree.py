@@ -104,7 +104,8 @@ class _Located(NamedTuple):
     start: int  # first byte of the object (after its class tag)
     end: int
     key: int  # its key in the stream's object table
-    identity: tuple[object, ...]
+    identity: tuple[object, ...] | None  # None: a scanned branch, identity made on demand
+    row: list[int] | None = None  # its row of the compiled scan
 
 
 class TreeMeta:
@@ -116,12 +117,18 @@ class TreeMeta:
     """
 
     def __init__(
-        self, name: str, num_entries: int, stream: Stream, located: list[_Located]
+        self,
+        name: str,
+        num_entries: int,
+        stream: Stream,
+        located: list[_Located],
+        scan_digest: bytes = b"",
     ) -> None:
         self.name = name
         self.num_entries = num_entries
         self._stream = stream
         self._located = located
+        self._scan_digest = scan_digest
         self._top = {b.name: i for i, b in reversed(list(enumerate(located)))}
         self._decoded: dict[int, BranchMeta] = {}
         self._failed: dict[int, str] = {}  # branches whose layout afkit does not decode
@@ -180,13 +187,23 @@ class TreeMeta:
             return [b.name for b in self._located]
         return [b.name for b in self.walk()]
 
+    def identities(self) -> list[tuple[object, ...]]:
+        """Every top-level branch's identity (see :meth:`structure_key`), in file order."""
+        data = self._stream.data
+        return [
+            b.identity if b.identity is not None else _scanned_identity(data, b.row or [])
+            for b in self._located
+        ]
+
     def structure_key(self) -> int:
         """A hash of every top-level branch's identity: its class, name and title (a flat
         branch's title is its leaf list, types included), the class version, the number of
         sub-branches and, for object branches, the C++ class, streamer checksum and type
         codes.  Sub-branches of a split object follow from its class and the file's
-        streamers, which the caller adds.  Computed without decoding any branch."""
-        return hash(tuple(b.identity for b in self._located))
+        streamers, which the caller adds.  Computed without decoding any branch: the
+        branches the compiled scan read enter through its digest of the same members."""
+        general = tuple(b.identity for b in self._located if b.identity is not None)
+        return hash((len(self._located), self._scan_digest, general))
 
 
 def _walk(branches: tuple[BranchMeta, ...]) -> Iterator[BranchMeta]:
@@ -214,24 +231,27 @@ def parse_tree(data: Any, key_length: int, name: str) -> TreeMeta:
         stream.skip(1 + 8 * clusters)  # fClusterSize
         if version >= 20:
             stream.skip_part()  # fIOFeatures
-        located = _locate_branches(stream)
+        located, digest = _locate_branches(stream)
     except StreamError as err:
         raise NativeUnsupported(f"TTree {name!r}: {err}") from err
-    return TreeMeta(name, entries, stream, located)
+    return TreeMeta(name, entries, stream, located, digest)
 
 
-def _locate_branches(stream: Stream) -> list[_Located]:
+def _locate_branches(stream: Stream) -> tuple[list[_Located], bytes]:
     """Step over the tree's ``fBranches`` array, noting each branch's identity and range.
 
     Runs of the common branch layout go through the compiled scan
-    (:mod:`afkit.io.rootio.scan`); any other slot through :func:`_identity`.
+    (:mod:`afkit.io.rootio.scan`), which also digests their identities; any other slot
+    goes through :func:`_identity`.  Returns the branches and that digest.
     """
     out: list[_Located] = []
     count = stream.objarray_header()
     slots: list[list[int]] = []
+    digest = b""
     if COMPILED_SCAN and count:
         array = np.frombuffer(stream.data, np.uint8)
         rows, stream.pos = scan.scan(array, stream.pos, count, stream.origin)
+        digest = scan.identity_digest(array, rows)
         slots = rows.tolist()
     for row in slots:
         if row[scan.KIND] == scan.SCANNED:
@@ -243,7 +263,7 @@ def _locate_branches(stream: Stream) -> list[_Located]:
             stream.pos = resume
     for _ in range(count - len(slots)):  # slots the scan could not step over
         _general_slot(stream, out)
-    return out
+    return out, digest
 
 
 def _general_slot(stream: Stream, out: list[_Located]) -> None:
@@ -260,15 +280,23 @@ def _general_slot(stream: Stream, out: list[_Located]) -> None:
 
 
 def _scanned(data: bytes, row: list[int]) -> _Located:
-    """A :class:`_Located` from one row of the compiled scan (same identity as
-    :func:`_identity` gives)."""
+    """A :class:`_Located` from one row of the compiled scan: only its name is made now."""
+    at = row[scan.NAME]
+    name = data[at : at + row[scan.NAME + 1]].decode("utf-8", errors="replace")
+    return _Located(
+        name, "TBranchElement", row[scan.START], row[scan.END], row[scan.KEY], None, row
+    )
+
+
+def _scanned_identity(data: bytes, row: list[int]) -> tuple[object, ...]:
+    """The identity of a scanned branch, the same tuple :func:`_identity` gives."""
 
     def text(column: int) -> str:
         at = row[column]
         return data[at : at + row[column + 1]].decode("utf-8", errors="replace")
 
     name = text(scan.NAME)
-    identity = (
+    return (
         "TBranchElement",
         10,
         name,
@@ -280,7 +308,6 @@ def _scanned(data: bytes, row: list[int]) -> _Located:
         text(scan.CLONES),
         *row[scan.CHECKSUM : scan.STREAMER_TYPE + 1],
     )
-    return _Located(name, "TBranchElement", row[scan.START], row[scan.END], row[scan.KEY], identity)
 
 
 #: Whether opening a tree runs the compiled scan (tests compare it with the general path).
