@@ -263,4 +263,4 @@ def identity_digest(data: NDArray[np.uint8], rows: NDArray[Any]) -> bytes:
     strings = int(scanned[:, [NAME + 1, TITLE + 1, CLASS_NAME + 1, PARENT + 1, CLONES + 1]].sum())
     out = np.empty(len(rows) * (1 + 5 + 8 * 7) + strings, np.uint8)
     used = _identity_bytes(data, rows, out)
-    return hashlib.blake2b(memoryview(out[:used]), digest_size=16).digest()
+    return hashlib.blake2b(out[:used].tobytes(), digest_size=16).digest()
