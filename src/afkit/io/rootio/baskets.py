@@ -13,11 +13,13 @@ from __future__ import annotations
 import lzma
 import struct
 import zlib
-from typing import Any
+from typing import Any, cast
 
+import numba
 import numpy as np
 from numpy.typing import NDArray
 
+from afkit.io.bytecopy import move_bytes
 from afkit.io.rootio.ttree import BranchMeta, NativeUnsupported
 
 _KEY = struct.Struct(">ihiIhh")  # fNbytes fVersion fObjlen fDatime fKeylen fCycle
@@ -33,8 +35,19 @@ def decompress(payload: NDArray[np.uint8], size: int) -> NDArray[np.uint8]:
     """Undo ROOT's block compression (ZSTD, ZLIB, LZ4, LZMA) into ``size`` bytes."""
     if len(payload) == size:
         return payload  # stored uncompressed
-    blocks = []
+    out = np.empty(size, np.uint8)
+    decompress_into(payload, out)
+    return out
+
+
+def decompress_into(payload: NDArray[np.uint8], out: NDArray[np.uint8]) -> None:
+    """:func:`decompress` into ``out``, which must be exactly the uncompressed size."""
+    size = len(out)
+    if len(payload) == size:
+        out[:] = payload  # stored uncompressed
+        return
     pos = 0
+    filled = 0
     view = memoryview(payload.data)
     while pos < len(payload):
         if pos + _BLOCK_HEADER > len(payload):
@@ -46,36 +59,41 @@ def decompress(payload: NDArray[np.uint8], size: int) -> NDArray[np.uint8]:
         block = view[pos : pos + compressed]
         if len(block) != compressed:
             raise CorruptBasket(f"compression block at byte {pos} is cut short")
+        if filled + expected > size:
+            raise CorruptBasket(f"decompresses to more than the {size} bytes the key says")
         pos += compressed
-        blocks.append(_block(algorithm, block, expected))
-    out = blocks[0] if len(blocks) == 1 else np.concatenate(blocks)
-    if len(out) != size:
-        raise CorruptBasket(f"decompressed to {len(out)} bytes, the key says {size}")
-    return out
+        _block(algorithm, block, out[filled : filled + expected])
+        filled += expected
+    if filled != size:
+        raise CorruptBasket(f"decompressed to {filled} bytes, the key says {size}")
 
 
-def _block(algorithm: bytes, block: memoryview, expected: int) -> NDArray[np.uint8]:
+def _block(algorithm: bytes, block: memoryview, out: NDArray[np.uint8]) -> None:
+    """One compression block into ``out`` (exactly its uncompressed size)."""
     import cramjam
 
+    expected = len(out)
     try:
         if algorithm == b"ZS":
-            raw: Any = cramjam.zstd.decompress(block, output_len=expected)
-        elif algorithm == b"ZL":
-            raw = zlib.decompress(block)
-        elif algorithm == b"XZ":
-            raw = lzma.decompress(block)
-        elif algorithm == b"L4":
-            raw = _lz4(block, expected)
+            written = cramjam.zstd.decompress_into(block, cast(Any, out))
         else:
-            raise NativeUnsupported(f"compression algorithm {algorithm!r}")
+            if algorithm == b"ZL":
+                raw: Any = zlib.decompress(block)
+            elif algorithm == b"XZ":
+                raw = lzma.decompress(block)
+            elif algorithm == b"L4":
+                raw = _lz4(block, expected)
+            else:
+                raise NativeUnsupported(f"compression algorithm {algorithm!r}")
+            written = len(raw)
+            if written == expected:
+                out[:] = np.frombuffer(raw, np.uint8)
     except (NativeUnsupported, CorruptBasket):
         raise
     except Exception as err:
         raise CorruptBasket(f"{algorithm.decode(errors='replace')} block: {err}") from err
-    out = np.frombuffer(raw, np.uint8)
-    if len(out) != expected:
-        raise CorruptBasket(f"a block decompressed to {len(out)} bytes, its header says {expected}")
-    return out
+    if written != expected:
+        raise CorruptBasket(f"a block decompressed to {written} bytes, its header says {expected}")
 
 
 def _lz4(block: memoryview, expected: int) -> Any:
@@ -98,6 +116,8 @@ def read_entries(
     """Entries ``[start, stop)`` of ``branch``: (bytes back to back, offsets from 0).
 
     ``source`` is a :mod:`afkit.io.rootio.source` byte source (``ranges(list) -> arrays``).
+    The baskets are decompressed one after another into one buffer; one compiled pass then
+    checks their entry-offset tables and moves the wanted entries' bytes together in place.
     """
     if branch.embedded_baskets:
         raise NativeUnsupported(f"branch {branch.name!r} keeps baskets inside the tree")
@@ -107,6 +127,8 @@ def read_entries(
         if stop <= start:
             return np.zeros(0, np.uint8), np.zeros(1, np.int64)
         raise NativeUnsupported(f"branch {branch.name!r}: baskets do not cover its entries")
+    if stop <= start:
+        return np.zeros(0, np.uint8), np.zeros(1, np.int64)
     first = max(int(np.searchsorted(edges, start, side="right")) - 1, 0)
     last = min(int(np.searchsorted(edges, stop, side="left")), n)  # baskets [first, last)
     wanted = [i for i in range(first, last) if edges[i + 1] > start]
@@ -115,57 +137,153 @@ def read_entries(
         for i in wanted
     ]
     chunks = source.ranges(ranges)
-    pieces: list[NDArray[np.uint8]] = []
-    offsets: list[NDArray[np.int64]] = [np.zeros(1, np.int64)]
+    layout = np.empty((len(wanted), _COLUMNS), np.int64)
+    payloads = []
     total = 0
-    for i, raw in zip(wanted, chunks, strict=True):
+    for row, (i, raw) in enumerate(zip(wanted, chunks, strict=True)):
         first_entry, end_entry = int(edges[i]), int(edges[i + 1])
-        data, local = _basket(raw, branch, end_entry - first_entry, i)
-        lo = max(start - first_entry, 0)
-        hi = min(stop, end_entry) - first_entry
-        if lo == 0 and hi == end_entry - first_entry and local[0] == 0:  # the whole basket
-            pieces.append(data)
-            local += total
-            offsets.append(local[1:])
-            total = int(local[-1])
-            continue
-        pieces.append(data[local[lo] : local[hi]])
-        offsets.append(local[lo + 1 : hi + 1] - local[lo] + total)
-        total += int(local[hi] - local[lo])
-    data = np.concatenate(pieces) if pieces else np.zeros(0, np.uint8)
-    return data, np.concatenate(offsets)
+        entries = end_entry - first_entry
+        keylen, objlen, nbytes, entry_size, border = _basket_header(raw, branch, entries, i)
+        layout[row] = (
+            total,
+            objlen,
+            border,
+            entries,
+            entry_size,
+            keylen,
+            max(start - first_entry, 0),
+            min(stop, end_entry) - first_entry,
+        )
+        payloads.append(raw[keylen:nbytes])
+        total += objlen
+    buffer = np.empty(total, np.uint8)
+    for row, payload in enumerate(payloads):
+        at, objlen = int(layout[row, _AT]), int(layout[row, _OBJLEN])
+        try:
+            decompress_into(payload, buffer[at : at + objlen])
+        except CorruptBasket as err:
+            raise CorruptBasket(f"{_what(branch, wanted[row])}: {err}") from None
+    offsets = np.empty(int((layout[:, _HI] - layout[:, _LO]).sum()) + 1, np.int64)
+    status, row, used = _cut_entries(buffer, layout, offsets)
+    if status:
+        _refuse(status, branch, wanted[row], layout[row], buffer)
+    return buffer[:used], offsets
 
 
-def _basket(
+def _what(branch: BranchMeta, index: int) -> str:
+    return f"basket {index} of branch {branch.name!r}"
+
+
+#: Columns of the per-basket layout handed to :func:`_cut_entries`.
+_AT, _OBJLEN, _BORDER, _ENTRIES, _ENTRY_SIZE, _KEYLEN, _LO, _HI = range(8)
+_COLUMNS = 8
+
+
+def _basket_header(
     raw: NDArray[np.uint8], branch: BranchMeta, entries: int, index: int
-) -> tuple[NDArray[np.uint8], NDArray[np.int64]]:
-    """One basket's entry bytes and per-entry offsets (``entries + 1`` of them)."""
-    what = f"basket {index} of branch {branch.name!r}"
+) -> tuple[int, int, int, int, int]:
+    """Check one basket's key and ``TBasket`` headers against the branch's metadata:
+    ``(key length, uncompressed size, bytes on disk, entry size, data end)``."""
     if len(raw) < _KEY.size:
-        raise CorruptBasket(f"{what}: {len(raw)} bytes cannot hold a key header")
+        raise CorruptBasket(f"{_what(branch, index)}: {len(raw)} bytes cannot hold a key header")
     nbytes, _, objlen, _, keylen, _ = _KEY.unpack_from(raw.data, 0)
     if nbytes != len(raw) or not _KEY.size + _BASKET.size < keylen <= nbytes:
-        raise CorruptBasket(f"{what}: key header says {nbytes} bytes, key length {keylen}")
+        raise CorruptBasket(
+            f"{_what(branch, index)}: key header says {nbytes} bytes, key length {keylen}"
+        )
     _, _, entry_size, nev, last = _BASKET.unpack_from(raw.data, keylen - _BASKET.size - 1)
     if nev != entries:
-        raise CorruptBasket(f"{what}: holds {nev} entries, the branch says {entries}")
-    payload = decompress(raw[keylen:nbytes], objlen)
+        raise CorruptBasket(
+            f"{_what(branch, index)}: holds {nev} entries, the branch says {entries}"
+        )
+    if objlen < 0:
+        raise CorruptBasket(f"{_what(branch, index)}: key says {objlen} uncompressed bytes")
     border = last - keylen
     if not 0 <= border <= objlen:
-        raise CorruptBasket(f"{what}: data end {border} outside its {objlen} bytes")
-    if border != objlen:  # an entry-offset table follows the data
-        table = payload[border:]
-        if len(table) < 4 * (entries + 1):
-            raise CorruptBasket(f"{what}: entry-offset table too short")
-        local = np.empty(entries + 1, np.int64)
-        np.subtract(table[4 : 4 * (entries + 1)].view(">i4"), keylen, out=local[:-1])
-        local[-1] = border
-        if entries and local[0] != 0:  # data not right after the key: a layout for uproot
-            raise NativeUnsupported(f"{what}: first entry at byte {local[0]}")
-        if (local[1:] < local[:-1]).any():
-            raise CorruptBasket(f"{what}: entry offsets out of order")
-    else:
-        if entries * entry_size != border:  # entry size not fNevBufSize: let uproot decide
-            raise NativeUnsupported(f"{what}: {entries} entries of {entry_size} != {border} bytes")
-        local = np.arange(entries + 1, dtype=np.int64) * entry_size
-    return payload[:border], local
+        raise CorruptBasket(f"{_what(branch, index)}: data end {border} outside its {objlen} bytes")
+    return keylen, objlen, nbytes, entry_size, border
+
+
+def _refuse(
+    status: int, branch: BranchMeta, index: int, row: NDArray[np.int64], buffer: NDArray[Any]
+) -> None:
+    """The error for a :func:`_cut_entries` status."""
+    what = _what(branch, index)
+    if status == 1:
+        raise CorruptBasket(f"{what}: entry-offset table too short")
+    if status == 2:
+        at = int(row[_AT] + row[_BORDER]) + 4
+        first = int(buffer[at : at + 4].view(">i4")[0]) - int(row[_KEYLEN])
+        raise NativeUnsupported(f"{what}: first entry at byte {first}")
+    if status == 3:
+        raise CorruptBasket(f"{what}: entry offsets out of order")
+    entries, size, border = int(row[_ENTRIES]), int(row[_ENTRY_SIZE]), int(row[_BORDER])
+    raise NativeUnsupported(f"{what}: {entries} entries of {size} != {border} bytes")
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _entry_start(buffer: Any, table: int, keylen: int, border: int, entries: int, j: int) -> int:
+    """Byte where entry ``j`` of a basket starts (its data end for ``j == entries``)."""
+    if j == entries:
+        return border
+    at = table + 4 * (j + 1)
+    word = (
+        (np.int64(buffer[at]) << 24)
+        | (np.int64(buffer[at + 1]) << 16)
+        | (np.int64(buffer[at + 2]) << 8)
+        | np.int64(buffer[at + 3])
+    )
+    if word >= 1 << 31:
+        word -= 1 << 32
+    return int(word) - keylen
+
+
+@numba.njit(cache=True, nogil=True)
+def _cut_entries(buffer: Any, layout: Any, offsets: Any) -> tuple[int, int, int]:
+    """Check each decompressed basket and move entries ``[lo, hi)`` of each to the front
+    of ``buffer``, back to back, writing their ``offsets``.  Returns
+    ``(status, basket row, bytes used)``: status 0, or 1 (entry-offset table too short),
+    2 (first entry not at the data start), 3 (entry offsets out of order), 4 (fixed-size
+    entries not filling the data)."""
+    used = 0
+    count = 0
+    offsets[0] = 0
+    for row in range(layout.shape[0]):
+        at, objlen, border = layout[row, _AT], layout[row, _OBJLEN], layout[row, _BORDER]
+        entries, entry_size, keylen = (
+            layout[row, _ENTRIES],
+            layout[row, _ENTRY_SIZE],
+            layout[row, _KEYLEN],
+        )
+        lo, hi = layout[row, _LO], layout[row, _HI]
+        table = at + border
+        with_table = border != objlen
+        if with_table:
+            if border + 4 * (entries + 1) > objlen:
+                return 1, row, used
+            previous = 0
+            for j in range(entries + 1):
+                begin = _entry_start(buffer, table, keylen, border, entries, j)
+                if j == 0 and entries and begin != 0:
+                    return 2, row, used
+                if begin < previous:
+                    return 3, row, used
+                previous = begin
+        elif entries * entry_size != border:
+            return 4, row, used
+        if with_table:
+            begin = _entry_start(buffer, table, keylen, border, entries, lo)
+            end = _entry_start(buffer, table, keylen, border, entries, hi)
+        else:
+            begin, end = lo * entry_size, hi * entry_size
+        for j in range(lo + 1, hi + 1):
+            count += 1
+            if with_table:
+                offsets[count] = (
+                    used + _entry_start(buffer, table, keylen, border, entries, j) - begin
+                )
+            else:
+                offsets[count] = used + (j - lo) * entry_size
+        move_bytes(buffer, used, buffer, at + begin, end - begin)
+        used += end - begin
+    return 0, -1, used
