@@ -1,9 +1,11 @@
 """The AGC compute stage: from :class:`ChunkColumns` to filled histograms, on CPU or GPU.
 
 Runs on whichever device the columns live (NumPy -> Numba kernels, CuPy -> CUDA kernels); the
-element-wise steps use that device's array module.  Per chunk and per kinematic variation the
-jet and event selection is redone (spec §5); weight variations reuse the nominal selection; all
-variations of a region go into its histogram in one fill call.
+element-wise steps use that device's array module.  The events that can enter no region under
+any variation (lepton veto, fewer than four jets passing the pT-independent cuts) are dropped
+first; per kinematic variation the jet and event selection is then redone on the rest (spec
+§5); weight variations reuse the nominal selection; all variations of a region go into its
+histogram in one fill call.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from afkit.histograms import WeightedCategoryHistogram
 
 @dataclass(frozen=True)
 class Selection:
-    """Event selection and observables for one jet-pT hypothesis."""
+    """Event selection and observables for one jet-pT hypothesis, per candidate event."""
 
     regions: dict[str, Any]  # region name -> bool per event
     observables: dict[str, Any]  # region name -> its observable per event (NaN outside it
@@ -46,45 +48,95 @@ def lepton_veto_pass(columns: ChunkColumns, xp: Any) -> Any:
     return n_leptons == 1
 
 
-def btag_pass(columns: ChunkColumns, xp: Any) -> Any:
+@dataclass(frozen=True)
+class Candidates:
+    """The events of a chunk that can enter a region, with all their jets.
+
+    A region needs exactly one lepton and at least four jets passing pT > 25 GeV, |eta| and
+    NNJvt (spec §2-3); the lepton and the pT-independent jet cuts do not change with any
+    variation.  Events failing them can never be filled, so the per-jet work — b-tagging,
+    smearing, three selections, the trijet search — runs on these events only (typically a
+    fifth of a chunk).  Every jet of a kept event is kept: positions key the smearing.
+    """
+
+    event_number: Any
+    weight: Any
+    jet_offsets: Any
+    jet_event: Any  # each jet's event among the candidates
+    jet_pt: Any
+    jet_eta: Any
+    jet_phi: Any
+    jet_m: Any
+    jet_quality: Any  # |eta| and NNJvt cuts passed
+    jet_pb: Any
+    jet_pc: Any
+    jet_pu: Any
+
+
+def jet_owner(offsets: Any, xp: Any) -> Any:
+    """Each object's event (0-based) from list ``offsets``."""
+    n_events = len(offsets) - 1
+    if xp is np:
+        return np.repeat(np.arange(n_events, dtype=np.int64), np.diff(offsets))
+    n_objects = int(offsets[-1])  # CuPy's repeat takes no array of counts
+    return xp.searchsorted(offsets[1:], xp.arange(n_objects, dtype=xp.int64), side="right")
+
+
+def candidates(columns: ChunkColumns, weight: Any, xp: Any) -> Candidates:
+    """The events passing the lepton veto with at least four jets passing the
+    pT-independent cuts (see :class:`Candidates`)."""
+    jet_quality = (xp.abs(columns.jet_eta) < spec.JET_ABS_ETA_MAX) & columns.jet_jvt
+    keep = lepton_veto_pass(columns, xp)
+    keep &= kernels.segmented_count(columns.jet_offsets, jet_quality) >= spec.MIN_JETS
+    keep_jets = keep[jet_owner(columns.jet_offsets, xp)]
+    offsets = xp.zeros(int(keep.sum()) + 1, dtype=xp.int64)
+    xp.cumsum(xp.diff(columns.jet_offsets)[keep], out=offsets[1:])
+    return Candidates(
+        event_number=columns.event_number[keep],
+        weight=weight[keep],
+        jet_offsets=offsets,
+        jet_event=jet_owner(offsets, xp),
+        jet_pt=columns.jet_pt[keep_jets],
+        jet_eta=columns.jet_eta[keep_jets],
+        jet_phi=columns.jet_phi[keep_jets],
+        jet_m=columns.jet_m[keep_jets],
+        jet_quality=jet_quality[keep_jets],
+        jet_pb=columns.jet_pb[keep_jets],
+        jet_pc=columns.jet_pc[keep_jets],
+        jet_pu=columns.jet_pu[keep_jets],
+    )
+
+
+def btag_pass(jets: Candidates, xp: Any) -> Any:
     """Per jet: D = ln(pb / (0.018 pc + 0.982 pu)) > 2.456 (False where a link is missing)."""
-    denominator = spec.BTAG_CHARM_FRACTION * columns.jet_pc
-    denominator = denominator + spec.BTAG_LIGHT_FRACTION * columns.jet_pu
+    denominator = spec.BTAG_CHARM_FRACTION * jets.jet_pc
+    denominator = denominator + spec.BTAG_LIGHT_FRACTION * jets.jet_pu
     with np.errstate(divide="ignore", invalid="ignore"):  # log(0), 0/0: -inf/NaN, untagged
-        discriminant = xp.log(columns.jet_pb / denominator)
+        discriminant = xp.log(jets.jet_pb / denominator)
     return discriminant > spec.BTAG_CUT
 
 
-def select(
-    columns: ChunkColumns,
-    jet_pt: Any,
-    one_lepton: Any,
-    tagged: Any,
-    jet_quality: Any,
-    jet_event: Any,
-    xp: Any,
-) -> Selection:
-    """Jet selection with ``jet_pt``, then regions, HT and m_bjj (spec §2-4).
-
-    ``jet_event`` is each jet's event (position in the chunk)."""
-    offsets = columns.jet_offsets
-    jets = (jet_pt > spec.JET_PT_MIN) & jet_quality
+def select(events: Candidates, jet_pt: Any, tagged: Any, xp: Any) -> Selection:
+    """Jet selection with ``jet_pt``, then regions, HT and m_bjj (spec §2-4), for
+    candidate events (their lepton veto passed)."""
+    offsets = events.jet_offsets
+    jets = (jet_pt > spec.JET_PT_MIN) & events.jet_quality
     btagged = jets & tagged
     n_jets = kernels.segmented_count(offsets, jets)
     n_btags = kernels.segmented_count(offsets, btagged)
-    base = one_lepton & (n_jets >= spec.MIN_JETS)
+    base = n_jets >= spec.MIN_JETS
     regions = {"4j1b": base & (n_btags == 1), "4j2b": base & (n_btags >= 2)}
     # m_bjj is filled only for 4j2b events: the trijet search sees only their jets (other
     # events get none, hence NaN), which spares it the three quarters of events not in 4j2b
-    in_4j2b = jets & regions["4j2b"][jet_event]
+    in_4j2b = jets & regions["4j2b"][events.jet_event]
     trijet_offsets = xp.zeros(len(n_jets) + 1, dtype=xp.int64)
     xp.cumsum(kernels.segmented_count(offsets, in_4j2b), out=trijet_offsets[1:])
     m_bjj = kernels.best_trijet_mass(
         trijet_offsets,
         jet_pt[in_4j2b],
-        columns.jet_eta[in_4j2b],
-        columns.jet_phi[in_4j2b],
-        columns.jet_m[in_4j2b],
+        events.jet_eta[in_4j2b],
+        events.jet_phi[in_4j2b],
+        events.jet_m[in_4j2b],
         tagged[in_4j2b],
     )
     return Selection(
@@ -119,26 +171,22 @@ def fill_chunk(
     else:
         weight = columns.mc_weight * weight_scale
 
-    one_lepton = lepton_veto_pass(columns, xp)
-    tagged = btag_pass(columns, xp)
-    jet_quality = (xp.abs(columns.jet_eta) < spec.JET_ABS_ETA_MAX) & columns.jet_jvt
-    jet_event = xp.searchsorted(
-        columns.jet_offsets[1:], xp.arange(columns.n_jets, dtype=xp.int64), side="right"
-    )
-    context = (one_lepton, tagged, jet_quality, jet_event, xp)
-    nominal = select(columns, columns.jet_pt, *context)
+    events = candidates(columns, weight, xp)
+    weight = events.weight
+    tagged = btag_pass(events, xp)
+    nominal = select(events, events.jet_pt, tagged, xp)
 
     # rows of one fill per region: (variation, selection, weight)
     rows: list[tuple[str, Selection, Any]] = [(variation, nominal, weight)]
     if systematics:
-        scaled = columns.jet_pt * spec.JET_PT_SCALE
-        smeared = columns.jet_pt * kernels.smearing_factors(
-            columns.event_number, columns.jet_offsets, width=spec.JET_PT_RESOLUTION
+        scaled = events.jet_pt * spec.JET_PT_SCALE
+        smeared = events.jet_pt * kernels.smearing_factors(
+            events.event_number, events.jet_offsets, width=spec.JET_PT_RESOLUTION
         )
-        rows.append((spec.PT_SCALE_UP, select(columns, scaled, *context), weight))
-        rows.append((spec.PT_RES_UP, select(columns, smeared, *context), weight))
+        rows.append((spec.PT_SCALE_UP, select(events, scaled, tagged, xp), weight))
+        rows.append((spec.PT_RES_UP, select(events, smeared, tagged, xp), weight))
         leading = kernels.leading_values(
-            columns.jet_offsets, columns.jet_pt, nominal.jets, spec.BTAG_JETS
+            events.jet_offsets, events.jet_pt, nominal.jets, spec.BTAG_JETS
         )
         for i in range(spec.BTAG_JETS):
             shift = spec.BTAG_VARIATION * leading[i] / spec.BTAG_PT_REFERENCE
