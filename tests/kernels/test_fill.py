@@ -125,6 +125,30 @@ def test_hist_output_equals_hists_own_fill() -> None:
     assert list(got.axes["variation"]) == variations
 
 
+def test_histograms_of_one_layout_add_like_their_hists() -> None:
+    """Chunks' histograms merge by adding arrays; the sum converts to the sum of the hists.
+    Histograms of another binning or category list refuse to add."""
+    rng = np.random.default_rng(7)
+    variations = ["nominal", "pt_scale_up"]
+    parts = []
+    for process in ("ttbar", "wjets"):
+        h = WeightedCategoryHistogram(10, 0, 100, ["ttbar", "wjets"], variations)
+        values = rng.uniform(-10, 110, (2, 500))
+        h.fill(process, variations, values, rng.normal(1, 0.3, (2, 500)), values > 20)
+        parts.append(h)
+    total = afkit.accumulate.add(parts[0], parts[1])
+    expected = parts[0].to_hist() + parts[1].to_hist()
+    assert np.array_equal(total.to_hist().view(flow=True), expected.view(flow=True))
+    assert total.to_host() is total
+    assert parts[0].sumw.sum() > 0
+    assert not np.array_equal(total.sumw, parts[0].sumw)  # the operands are left as they were
+    other = WeightedCategoryHistogram(11, 0, 100, ["ttbar", "wjets"], variations)
+    with pytest.raises(afkit.ConfigError, match="different binning"):
+        _ = parts[0] + other
+    with pytest.raises(afkit.ConfigError, match="cannot merge"):
+        afkit.accumulate.add(parts[0], 3.0)
+
+
 def test_bad_shapes_and_configs() -> None:
     with pytest.raises(ValueError, match="same"):
         kernels.fill_variations(

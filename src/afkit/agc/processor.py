@@ -8,6 +8,7 @@ from typing import Any
 from afkit.agc import spec
 from afkit.agc.columns import ChunkColumns
 from afkit.agc.compute import fill_chunk, new_histograms
+from afkit.histograms import WeightedCategoryHistogram
 from afkit.kernels import array_module
 from afkit.processor import WorkContext
 
@@ -15,9 +16,12 @@ from afkit.processor import WorkContext
 class AGCProcessor:
     """Spec §2-5 per chunk: read the columns, (copy them to the GPU,) select and fill.
 
-    The accumulator is ``{"hists": {region: hist.Hist}, "events": {sample: {...}},
+    The accumulator is ``{"hists": {region: histogram}, "events": {sample: {...}},
     "timing": {...}}``; ``events`` counts the chunk's events and its nominal events per region,
-    ``timing`` splits the seconds into reading (I/O and decoding) and computing.
+    ``timing`` splits the seconds into reading (I/O and decoding) and computing.  Chunks'
+    histograms are :class:`~afkit.histograms.WeightedCategoryHistogram` (in host memory),
+    which merge by adding two arrays; :meth:`postprocess` turns the merged ones into
+    ``hist.Hist`` once, at the end of a run.
     """
 
     def __init__(self, backend: str = "cpu") -> None:
@@ -64,12 +68,25 @@ class AGCProcessor:
         counts = fill_chunk(
             columns, histograms, process=process, variation=variation, weight_scale=scale
         )
-        hists = {name: h.to_hist() for name, h in histograms.items()}
+        hists = {name: h.to_host() for name, h in histograms.items()}
         done = time.perf_counter()
         return {
             "hists": hists,
             "events": {context.sample: {"events": columns.n_events, **counts}},
             "timing": {"read": read - start, "compute": done - read},
+        }
+
+    def postprocess(self, accumulator: dict[str, Any] | None) -> dict[str, Any] | None:
+        """The merged result with its histograms as ``hist.Hist`` (None: no chunk ran)."""
+        if accumulator is None:
+            return None
+        hists = accumulator.get("hists", {})
+        return {
+            **accumulator,
+            "hists": {
+                name: h.to_hist() if isinstance(h, WeightedCategoryHistogram) else h
+                for name, h in hists.items()
+            },
         }
 
 

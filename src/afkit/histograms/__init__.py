@@ -8,6 +8,7 @@ into a ``hist.Hist`` with a regular or variable axis (under/overflow kept), ``pr
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -92,6 +93,34 @@ class WeightedCategoryHistogram:
             else {"edges": self._device_edges}
         )
         kernels.fill_variations(self.sumw, self.sumw2, values, weights, selected, category, **axis)
+
+    def _layout(self) -> tuple[object, ...]:
+        return (self.nbins, self.lo, self.hi, self.processes, self.variations, self.edges)
+
+    def __add__(self, other: object) -> WeightedCategoryHistogram:
+        """The sum of two histograms of one layout (how chunks' results merge)."""
+        if not isinstance(other, WeightedCategoryHistogram):
+            return NotImplemented
+        if other._layout() != self._layout() or other.backend != self.backend:
+            raise ConfigError(
+                "cannot add histograms of different binning, categories or backend: "
+                f"{self._layout()} on {self.backend} vs {other._layout()} on {other.backend}"
+            )
+        out = copy.copy(self)
+        out.sumw = self.sumw + other.sumw
+        out.sumw2 = self.sumw2 + other.sumw2
+        return out
+
+    def to_host(self) -> WeightedCategoryHistogram:
+        """This histogram with its arrays in host memory (itself if they are already)."""
+        if self.backend == "cpu":
+            return self
+        out = copy.copy(self)
+        out.backend = "cpu"
+        out._device_edges = None if self.edges is None else np.asarray(self.edges, np.float64)
+        out.sumw = kernels.to_host(self.sumw)
+        out.sumw2 = kernels.to_host(self.sumw2)
+        return out
 
     def to_hist(self) -> Any:
         """``hist.Hist``: Regular(nbins, lo, hi) x StrCategory(process) x StrCategory(variation)."""
