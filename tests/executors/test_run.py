@@ -184,3 +184,54 @@ def test_processes_warm_the_parent_before_forking(tmp_path: Path, r21: Path, r24
     WarmedJetProcessor.warmed_in.clear()
     afkit.run(WarmedJetProcessor(), fileset, executor="iterative", chunksize=20)
     assert WarmedJetProcessor.warmed_in == []
+
+
+def test_a_warm_process_does_not_warm_again(
+    tmp_path: Path, r21: Path, r24: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A second run in the same process skips the parent's warm-up reads (the schemas are
+    built), unless a file changed since."""
+    import multiprocessing
+    import os
+
+    from afkit.io import api
+
+    if multiprocessing.get_start_method() != "fork":
+        pytest.skip("workers are not forked here: nothing to inherit")
+    fileset = _fileset(tmp_path, r21, r24)
+    afkit.run(JetProcessor(), fileset, executor="processes", chunksize=20, workers=2)
+    warm_reads: list[str] = []
+    real_read = api.read
+
+    def counting_read(source: object, **options: object) -> object:
+        warm_reads.append(str(source))  # in this process only: workers are other processes
+        return real_read(source, **options)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(api, "read", counting_read)
+    _, report = afkit.run(JetProcessor(), fileset, executor="processes", chunksize=20, workers=2)
+    assert report.complete
+    assert warm_reads == []
+    changed = tmp_path / r24.name
+    os.utime(changed, ns=(changed.stat().st_atime_ns, changed.stat().st_mtime_ns + 10**9))
+    _, report = afkit.run(JetProcessor(), fileset, executor="processes", chunksize=20, workers=2)
+    assert report.complete
+    assert warm_reads == [str(changed)]
+
+
+def test_processes_fail_fast_without_waiting_for_the_queue(
+    tmp_path: Path, r21: Path, r24: Path
+) -> None:
+    """A failing chunk ends a processes run at once: chunks still queued are dropped instead
+    of run (here 20 chunks of 0.5 s on two workers: 5 s of queued work)."""
+    import time
+
+    from tests.executors.processors import SlowJetProcessor
+
+    good = _fileset(tmp_path, r21, r24)
+    broken = tmp_path / r24.name
+    broken.write_bytes(broken.read_bytes()[:600_000])
+    fileset = Fileset({"r24": good.samples["r24"], "r21": good.samples["r21"]}, 1.0, base=tmp_path)
+    start = time.perf_counter()
+    with pytest.raises(afkit.AfkitError, match="TruncatedFileError"):
+        afkit.run(SlowJetProcessor(0.5), fileset, executor="processes", chunksize=2, workers=2)
+    assert time.perf_counter() - start < 2.5

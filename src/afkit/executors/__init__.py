@@ -69,22 +69,24 @@ def _local(
     freeze = multiprocessing.get_start_method(allow_none=False) == "fork"
     if freeze:
         gc.freeze()  # (no collection first: a full pass costs ~0.1 s with Numba loaded)
+    pool = ProcessPoolExecutor(workers or os.cpu_count() or 1)
     try:
-        with ProcessPoolExecutor(workers or os.cpu_count() or 1) as pool:
-            futures = {
-                pool.submit(
-                    process_item, processor, item, metadata[item.sample], retries, backoff
-                ): i
-                for i, item in enumerate(items)
-            }
-            if freeze:
-                gc.unfreeze()  # the workers exist now; the parent collects as usual
-                freeze = False
-            for future in as_completed(futures):
-                yield futures[future], future.result()
+        futures = {
+            pool.submit(process_item, processor, item, metadata[item.sample], retries, backoff): i
+            for i, item in enumerate(items)
+        }
+        if freeze:
+            gc.unfreeze()  # the workers exist now; the parent collects as usual
+            freeze = False
+        for future in as_completed(futures):
+            yield futures[future], future.result()
     finally:
         if freeze:
             gc.unfreeze()
+        # Every result is in (or the run failed): items not started are dropped, and the
+        # workers are left to exit on their own — the pool's thread reaps them — instead of
+        # the caller waiting ~10 ms for it (or, failing fast, for the whole queue).
+        pool.shutdown(wait=False, cancel_futures=True)
 
 
 class _ProgressBar:
@@ -126,7 +128,8 @@ def _warm_parent(processor: Any, items: list[WorkItem]) -> None:
     Workers forked from this process inherit its memory: Numba code loaded here (afkit's
     decoders and the processor's optional ``warm_up()``) and schemas built here (from the
     first local file of the first few samples) cost them nothing — about a second per worker
-    and run otherwise.
+    and run otherwise.  Files whose schema an earlier run in this process built are not
+    read again.
     Nothing is done where workers are spawned fresh.  Errors are left to the workers, which
     report them against their chunks.
     """
@@ -134,7 +137,7 @@ def _warm_parent(processor: Any, items: list[WorkItem]) -> None:
 
     if multiprocessing.get_start_method(allow_none=False) != "fork":
         return
-    from afkit.io.api import read
+    from afkit.io.api import read, schema_is_cached
     from afkit.io.physlite import streamers
 
     streamers.warm_up()
@@ -149,6 +152,8 @@ def _warm_parent(processor: Any, items: list[WorkItem]) -> None:
         if not is_remote(item.file):  # remote opens would delay the start by their latency
             firsts.setdefault(item.sample, item)
     for item in list(firsts.values())[:_WARM_FILES]:
+        if schema_is_cached(item.file, item.tree):
+            continue  # an earlier run in this process built it: nothing to inherit anew
         try:
             read(item.file, tree=item.tree, entry_stop=0)
         except (AfkitError, OSError):

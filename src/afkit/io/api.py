@@ -15,7 +15,7 @@ from afkit.exceptions import (
     MissingTreeError,
     UnknownEncodingError,
 )
-from afkit.io.filespec import normalize_source, open_file
+from afkit.io.filespec import is_remote, normalize_source, open_file
 from afkit.io.nanoaod import build_nanoaod_schema
 from afkit.io.physlite import streamers
 from afkit.io.physlite.schema import Schema, build_schema
@@ -66,6 +66,7 @@ def read(
     reader = BranchReader(ttree, path, start, stop)
     if kind == "physlite":
         schema = _cached_schema(ttree, build_schema)
+        _note_known(path, ttree, build_schema)
         source_obj = EventSource(
             reader,
             schema,
@@ -75,6 +76,7 @@ def read(
         )
     else:
         schema, counters = _cached_schema(ttree, build_nanoaod_schema)
+        _note_known(path, ttree, build_nanoaod_schema)
         source_obj = EventSource(
             reader, schema, units=unit, scale_energies=False, counts_from=counters
         )
@@ -174,6 +176,40 @@ def _cached_schema(ttree: TreeHandle, build: Any) -> Any:
             _SCHEMAS.popitem(last=False)
     cache[build] = _SCHEMAS[key]
     return cache[build]
+
+
+#: Local files whose schema this process has built: (path, tree, size, mtime) -> schema key.
+_KNOWN_FILES: OrderedDict[tuple[str, str, int, int], tuple[Any, Any]] = OrderedDict()
+_KNOWN_FILES_SIZE = 4096
+
+
+def _signature(path: str, tree: str) -> tuple[str, str, int, int] | None:
+    if is_remote(path):
+        return None
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return None
+    return (path, tree, stat.st_size, stat.st_mtime_ns)
+
+
+def _note_known(path: str, ttree: TreeHandle, build: Any) -> None:
+    signature = _signature(path, ttree.name)
+    key = (build, ttree.structure_key())
+    if signature is None or key[1] is None:
+        return
+    _KNOWN_FILES[signature] = key
+    _KNOWN_FILES.move_to_end(signature)
+    while len(_KNOWN_FILES) > _KNOWN_FILES_SIZE:
+        _KNOWN_FILES.popitem(last=False)
+
+
+def schema_is_cached(source: str | os.PathLike[str], tree: str) -> bool:
+    """Whether reading ``tree`` of this (unchanged, local) file would find its schema already
+    built in this process — what lets a run skip warming a process that is warm."""
+    signature = _signature(normalize_source(source), tree)
+    key = _KNOWN_FILES.get(signature) if signature is not None else None
+    return key is not None and key in _SCHEMAS
 
 
 def _event_format_loader(handle: Any, path: str) -> Any:
