@@ -1,8 +1,9 @@
 """Executor benchmarks on this machine (issue targets in brackets):
 
 * scaling: the AGC processor over a generated dataset with 1 and 2 local workers (processes and
-  dask); efficiency = T1 / (2 T2)  [>= 90 %]; processes also on the dataset listed ten times,
-  where the pool's start-up is a small part of the run;
+  dask); efficiency = T1 / (2 T2)  [>= 90 %]; both also on the dataset listed ten times,
+  where the pool's start-up is a small part of the run; against it, the AGC's own ceiling
+  (two single-process runs started together) and plain Python / NumPy work's;
 * per-chunk overhead: a processor that touches no data, over many 1-event chunks; wall time per
   chunk, which includes opening the chunk's events lazily  [< 10 ms];
 * planning: 10,000 files with declared counts  [< 1 s];
@@ -65,7 +66,6 @@ def timed_run(
 def scaling(fileset: Fileset, chunksize: int) -> dict[str, Any]:
     """Processes: the pool's start is part of each run.  Dask: clusters started beforehand
     (a running cluster is how Dask is used), so only the run itself is timed."""
-    from distributed import Client, LocalCluster
 
     out: dict[str, Any] = {}
     timed_run(fileset, "processes", 2, chunksize, AGCProcessor())  # warm caches
@@ -76,6 +76,15 @@ def scaling(fileset: Fileset, chunksize: int) -> dict[str, Any]:
         "efficiency": t[1] / (2 * t[2]),
         "repeats": 5,
     }
+    out["dask"] = dask_scaling(fileset, chunksize, repeats=3)
+    return out
+
+
+def dask_scaling(fileset: Fileset, chunksize: int, repeats: int) -> dict[str, Any]:
+    """Dask with 1 and 2 workers, each cluster started (and warmed by one run) before the
+    ``repeats`` timed runs: a running cluster is how Dask is used."""
+    from distributed import Client, LocalCluster
+
     t = {}
     for n in (1, 2):
         with (
@@ -86,15 +95,16 @@ def scaling(fileset: Fileset, chunksize: int) -> dict[str, Any]:
         ):
             timed_run(fileset, "dask", n, chunksize, AGCProcessor(), client)  # warm workers
             t[n] = min(
-                timed_run(fileset, "dask", n, chunksize, AGCProcessor(), client) for _ in range(3)
+                timed_run(fileset, "dask", n, chunksize, AGCProcessor(), client)
+                for _ in range(repeats)
             )
-    out["dask"] = {
+    return {
         "one_worker_s": t[1],
         "two_workers_s": t[2],
         "efficiency": t[1] / (2 * t[2]),
+        "repeats": repeats,
         "note": "cluster started before timing",
     }
-    return out
 
 
 def overhead(fileset: Fileset, chunks: int) -> dict[str, Any]:
@@ -250,6 +260,8 @@ from afkit.fileset import Fileset
 fileset = Fileset.load(sys.argv[1])
 processor = AGCProcessor()
 afkit.run(processor, fileset, executor="iterative", chunksize=100_000)  # warm
+print("ready", flush=True)
+sys.stdin.readline()  # every copy starts its timed passes together
 start = time.perf_counter()
 for _ in range(int(sys.argv[2])):
     afkit.run(processor, fileset, executor="iterative", chunksize=100_000)
@@ -259,19 +271,29 @@ print(time.perf_counter() - start)
 
 def workload_ceiling(fileset_path: str, passes: int = 4) -> dict[str, Any]:
     """The AGC itself, no executor: one single-process run alone, then two identical ones at
-    the same time (separate processes, each on its own copy of the work).  Two at once doing
-    twice the work in ``t2`` against one alone in ``t1`` gives ``t1 / t2``: the most any
-    executor can reach with this workload on this machine."""
+    the same time (separate processes, each on its own copy of the work, started together
+    once both are warm).  Two at once doing twice the work in ``t2`` against one alone in
+    ``t1`` gives ``t1 / t2``: the most any executor can reach with this workload on this
+    machine."""
 
     def runs(n: int) -> float:
         procs = [
             subprocess.Popen(
                 [sys.executable, "-c", SOLO, fileset_path, str(passes)],
+                stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 text=True,
             )
             for _ in range(n)
         ]
+        for proc in procs:
+            assert proc.stdout is not None
+            while proc.stdout.readline().strip() != "ready":
+                pass
+        for proc in procs:
+            assert proc.stdin is not None
+            proc.stdin.write("go\n")
+            proc.stdin.flush()
         outs = [proc.communicate()[0] for proc in procs]
         return max(float(out.strip().splitlines()[-1]) for out in outs)
 
@@ -323,7 +345,10 @@ def main() -> None:
         payload = {
             "fileset": args.fileset,
             "scaling": scaling(fileset, args.chunksize),
-            "scaling_tenfold_dataset": {"processes": long_scaling(tenfold(absolute), 50_000)},
+            "scaling_tenfold_dataset": {
+                "processes": long_scaling(tenfold(absolute), 50_000),
+                "dask": dask_scaling(tenfold(absolute), 50_000, repeats=2),
+            },
             "machine_ceiling": machine_ceiling(),
             "workload_ceiling": workload_ceiling(args.fileset),
             "per_chunk_overhead": overhead(fileset, args.chunks),
@@ -340,9 +365,9 @@ def main() -> None:
     out = write_result("executors", payload)
     s = payload["scaling"]
     efficiency = {k: round(v["efficiency"], 2) for k, v in s.items()}
-    long = payload["scaling_tenfold_dataset"]["processes"]["efficiency"]
+    long = {k: round(v["efficiency"], 2) for k, v in payload["scaling_tenfold_dataset"].items()}
     ceiling = {k: round(v["efficiency"], 2) for k, v in payload["machine_ceiling"].items()}
-    print(f"efficiency: {efficiency}; processes on the tenfold dataset {long:.2f}")
+    print(f"efficiency: {efficiency}; on the tenfold dataset {long}")
     print(f"machine ceiling (no afkit): {ceiling}")
     workload = payload["workload_ceiling"]["efficiency"]
     print(f"AGC itself, two single-process runs at once: {workload:.2f}")
