@@ -264,3 +264,221 @@ def identity_digest(data: NDArray[np.uint8], rows: NDArray[Any]) -> bytes:
     out = np.empty(len(rows) * (1 + 5 + 8 * 7) + strings, np.uint8)
     used = _identity_bytes(data, rows, out)
     return hashlib.blake2b(out[:used].tobytes(), digest_size=16).digest()
+
+
+#: Columns of one branch decoded by :func:`decode_element` (string fields: offset, length).
+(
+    B_NAME,
+    B_TITLE,
+    B_CLASS_NAME,
+    B_LEAF_NAME,
+    B_LEAF_TITLE,
+) = (0, 2, 4, 6, 8)
+(
+    B_ENTRY_OFFSET_LEN,
+    B_WRITE_BASKET,
+    B_MAX_BASKETS,
+    B_ENTRIES,
+    B_LEAF_LENGTH,
+    B_LEAF_UNSIGNED,
+    B_LEAF_TYPE,
+    B_TYPE,
+    B_STREAMER_TYPE,
+    B_BASKET_BYTES,
+    B_BASKET_ENTRY,
+    B_BASKET_SEEK,
+) = range(10, 22)
+B_COLUMNS = 22
+
+_LEAF_ELEMENT = np.frombuffer(b"TLeafElement", np.uint8)
+
+
+@numba.njit(cache=True, nogil=True)
+def _objarray_count(data: Any, at: int, n: int) -> tuple[int, int]:
+    """A ``TObjArray`` header at ``at`` (unreferenced TObject, short name): (element count,
+    position after fLowerBound), or (-1, 0) if it is not in that form."""
+    if at + 17 > n:
+        return -1, 0
+    count_word = _u4(data, at)
+    if not count_word & _BYTE_COUNT:
+        return -1, 0
+    t_version, bits = _u2(data, at + 6), _u4(data, at + 12)
+    if t_version & 0x4000 or bits & 0x10:
+        return -1, 0
+    length = _short_string(data, at + 16, n)
+    if length < 0 or at + 17 + length + 8 > n:
+        return -1, 0
+    count = _i4(data, at + 17 + length)
+    return count, at + 17 + length + 8
+
+
+@numba.njit(cache=True, nogil=True)
+def _class_name_at(data: Any, tag_position: int, origin: int, name: Any) -> int:
+    """Where the object's class name lies if its class is ``name`` (new-class tag at
+    ``tag_position`` or a reference to one); -1 otherwise."""
+    n = len(data)
+    if tag_position + 4 > n:
+        return -1
+    tag = _u4(data, tag_position)
+    if not tag & _CLASS_MASK:
+        return -1
+    if tag == _NEW_CLASS_TAG:
+        name_at = tag_position + 4
+    else:
+        ref = (tag & ~_CLASS_MASK) - origin - _MAP_OFFSET
+        if ref < 0 or ref + 4 > n or _u4(data, ref) != _NEW_CLASS_TAG:
+            return -1
+        name_at = ref + 4
+    if not _is_element_class(data, name_at, n, name):
+        return -1
+    return name_at
+
+
+@numba.njit(cache=True, nogil=True)
+def decode_element(data: Any, start: int, origin: int, leaf_class: Any, out: Any) -> bool:
+    """Decode the ``TBranchElement`` whose header is at ``start`` into ``out`` (columns
+    ``B_*``) if it has the common layout: class version 10 over ``TBranch`` v13, short
+    strings, unreferenced ``TObject`` parts, no sub-branches, one ``TLeafElement`` without
+    a count leaf, no baskets kept inside the tree.  False (nothing promised in ``out``)
+    for anything else, which the general decoder then reads."""
+    n = len(data)
+    if start + 16 > n:
+        return False
+    count_word, version = _u4(data, start), _u2(data, start + 4)
+    if not count_word & _BYTE_COUNT or version != 10:
+        return False
+    end = start + 4 + (count_word & ~_BYTE_COUNT)
+    if end > n:
+        return False
+    n = end  # nothing of this branch lies beyond its byte count
+    at = start + 6
+    count_word, tb_version = _u4(data, at), _u2(data, at + 4)
+    if not count_word & _BYTE_COUNT or tb_version != 13:
+        return False
+    base_end = at + 4 + (count_word & ~_BYTE_COUNT)
+    if base_end > n:
+        return False
+    # TNamed
+    cursor = at + 6
+    if cursor + 16 > n:
+        return False
+    count_word = _u4(data, cursor)
+    named_end = cursor + 4 + (count_word & ~_BYTE_COUNT)
+    t_version, bits = _u2(data, cursor + 6), _u4(data, cursor + 12)
+    if not count_word & _BYTE_COUNT or t_version & 0x4000 or bits & 0x10 or named_end > n:
+        return False
+    cursor += 16
+    name_len = _short_string(data, cursor, named_end)
+    if name_len < 0:
+        return False
+    out[B_NAME], out[B_NAME + 1] = cursor + 1, name_len
+    cursor += 1 + name_len
+    title_len = _short_string(data, cursor, named_end)
+    if title_len < 0:
+        return False
+    out[B_TITLE], out[B_TITLE + 1] = cursor + 1, title_len
+    cursor = named_end
+    # TAttFill, five numbers, fIOFeatures, seven numbers
+    if cursor + 4 > n:
+        return False
+    cursor += 4 + (_u4(data, cursor) & ~_BYTE_COUNT)
+    if cursor + 24 + 4 > n:
+        return False
+    out[B_ENTRY_OFFSET_LEN] = _i4(data, cursor + 8)
+    out[B_WRITE_BASKET] = _i4(data, cursor + 12)
+    cursor += 24
+    cursor += 4 + (_u4(data, cursor) & ~_BYTE_COUNT)
+    if cursor + 44 > n:
+        return False
+    max_baskets = _i4(data, cursor + 4)
+    out[B_MAX_BASKETS] = max_baskets
+    out[B_ENTRIES] = (_u4(data, cursor + 12) << 32) | _u4(data, cursor + 16)
+    cursor += 44
+    # fBranches: none
+    count, cursor = _objarray_count(data, cursor, n)
+    if count != 0:
+        return False
+    # fLeaves: one TLeafElement object
+    count, cursor = _objarray_count(data, cursor, n)
+    if count != 1 or cursor + 8 > n:
+        return False
+    first = _u4(data, cursor)
+    if not first & _BYTE_COUNT or first == _NEW_CLASS_TAG:
+        return False
+    leaf_end = cursor + 4 + (first & ~_BYTE_COUNT)
+    if leaf_end > n:
+        return False
+    if _class_name_at(data, cursor + 4, origin, leaf_class) < 0:
+        return False
+    leaf = cursor + 8
+    if _u4(data, cursor + 4) == _NEW_CLASS_TAG:
+        leaf += len(leaf_class) + 1
+    if leaf + 12 + 16 > leaf_end:
+        return False
+    count_word = _u4(data, leaf)  # TLeafElement
+    if not count_word & _BYTE_COUNT:
+        return False
+    count_word = _u4(data, leaf + 6)  # its TLeaf part
+    leaf_base_end = leaf + 10 + (count_word & ~_BYTE_COUNT)
+    if not count_word & _BYTE_COUNT or leaf_base_end > leaf_end:
+        return False
+    cursor = leaf + 12  # TLeaf's TNamed
+    count_word = _u4(data, cursor)
+    named_end = cursor + 4 + (count_word & ~_BYTE_COUNT)
+    t_version, bits = _u2(data, cursor + 6), _u4(data, cursor + 12)
+    if not count_word & _BYTE_COUNT or t_version & 0x4000 or bits & 0x10:
+        return False
+    if named_end > leaf_base_end:
+        return False
+    cursor += 16
+    length = _short_string(data, cursor, named_end)
+    if length < 0:
+        return False
+    out[B_LEAF_NAME], out[B_LEAF_NAME + 1] = cursor + 1, length
+    cursor += 1 + length
+    length = _short_string(data, cursor, named_end)
+    if length < 0:
+        return False
+    out[B_LEAF_TITLE], out[B_LEAF_TITLE + 1] = cursor + 1, length
+    cursor = named_end
+    if cursor + 14 + 4 > leaf_base_end:
+        return False
+    out[B_LEAF_LENGTH] = _i4(data, cursor)
+    out[B_LEAF_UNSIGNED] = data[cursor + 13]
+    if _u4(data, cursor + 14) != 0:
+        return False  # a count leaf: the general decoder
+    if leaf_base_end + 8 > leaf_end:
+        return False
+    out[B_LEAF_TYPE] = _i4(data, leaf_base_end + 4)
+    cursor = leaf_end
+    # fBaskets: every slot a null pointer
+    count, cursor = _objarray_count(data, cursor, n)
+    if count < 0 or cursor + 4 * count > n:
+        return False
+    for k in range(4 * count):
+        if data[cursor + k] != 0:
+            return False
+    cursor += 4 * count
+    # fBasketBytes, fBasketEntry, fBasketSeek: a flag byte, then max_baskets numbers each
+    write_basket = out[B_WRITE_BASKET]
+    if max_baskets < 0 or not 0 <= write_basket <= max_baskets:
+        return False
+    for column, size in ((B_BASKET_BYTES, 4), (B_BASKET_ENTRY, 8), (B_BASKET_SEEK, 8)):
+        out[column] = cursor + 1
+        cursor += 1 + size * max_baskets
+    if cursor > base_end:
+        return False
+    # the TBranchElement members after its TBranch part
+    cursor = base_end
+    for k in range(3):  # fClassName, fParentName, fClonesName
+        length = _short_string(data, cursor, n)
+        if length < 0:
+            return False
+        if k == 0:
+            out[B_CLASS_NAME], out[B_CLASS_NAME + 1] = cursor + 1, length
+        cursor += 1 + length
+    if cursor + 22 > n:
+        return False
+    out[B_TYPE] = _i4(data, cursor + 10)
+    out[B_STREAMER_TYPE] = _i4(data, cursor + 14)
+    return True
