@@ -131,42 +131,45 @@ def read_entries(
         return np.zeros(0, np.uint8), np.zeros(1, np.int64)
     first = max(int(np.searchsorted(edges, start, side="right")) - 1, 0)
     last = min(int(np.searchsorted(edges, stop, side="left")), n)  # baskets [first, last)
-    wanted = [i for i in range(first, last) if edges[i + 1] > start]
-    ranges = [
-        (int(branch.basket_seek[i]), int(branch.basket_seek[i]) + int(branch.basket_bytes[i]))
-        for i in wanted
-    ]
-    chunks = source.ranges(ranges)
-    layout = np.empty((len(wanted), _COLUMNS), np.int64)
+    bounds = edges[first : last + 1].tolist()  # Python ints: cheaper than NumPy scalars
+    seeks = branch.basket_seek[first:last].tolist()
+    sizes = branch.basket_bytes[first:last].tolist()
+    wanted = [k for k in range(last - first) if bounds[k + 1] > start]
+    chunks = source.ranges([(seeks[k], seeks[k] + sizes[k]) for k in wanted])
+    rows = []
     payloads = []
     total = 0
-    for row, (i, raw) in enumerate(zip(wanted, chunks, strict=True)):
-        first_entry, end_entry = int(edges[i]), int(edges[i + 1])
+    for k, raw in zip(wanted, chunks, strict=True):
+        first_entry, end_entry = bounds[k], bounds[k + 1]
         entries = end_entry - first_entry
-        keylen, objlen, nbytes, entry_size, border = _basket_header(raw, branch, entries, i)
-        layout[row] = (
-            total,
-            objlen,
-            border,
-            entries,
-            entry_size,
-            keylen,
-            max(start - first_entry, 0),
-            min(stop, end_entry) - first_entry,
+        keylen, objlen, nbytes, entry_size, border = _basket_header(raw, branch, entries, first + k)
+        rows.append(
+            (
+                total,
+                objlen,
+                border,
+                entries,
+                entry_size,
+                keylen,
+                max(start - first_entry, 0),
+                min(stop, end_entry) - first_entry,
+            )
         )
         payloads.append(raw[keylen:nbytes])
         total += objlen
     buffer = np.empty(total, np.uint8)
-    for row, payload in enumerate(payloads):
-        at, objlen = int(layout[row, _AT]), int(layout[row, _OBJLEN])
+    for k, (row, payload) in enumerate(zip(rows, payloads, strict=True)):
+        at, objlen = row[_AT], row[_OBJLEN]
         try:
             decompress_into(payload, buffer[at : at + objlen])
         except CorruptBasket as err:
-            raise CorruptBasket(f"{_what(branch, wanted[row])}: {err}") from None
+            raise CorruptBasket(f"{_what(branch, first + wanted[k])}: {err}") from None
+    layout = np.array(rows, np.int64).reshape(len(rows), _COLUMNS)
+    wanted = [first + k for k in wanted]
     offsets = np.empty(int((layout[:, _HI] - layout[:, _LO]).sum()) + 1, np.int64)
-    status, row, used = _cut_entries(buffer, layout, offsets)
+    status, bad, used = _cut_entries(buffer, layout, offsets)
     if status:
-        _refuse(status, branch, wanted[row], layout[row], buffer)
+        _refuse(status, branch, wanted[bad], layout[bad], buffer)
     return buffer[:used], offsets
 
 
