@@ -21,7 +21,7 @@ from afkit.accumulate import tree_reduce
 from afkit.exceptions import AfkitError, ConfigError
 from afkit.executors.checkpoint import Checkpoint
 from afkit.executors.jobqueue import SiteProfile
-from afkit.executors.plan import WorkItem, plan
+from afkit.executors.plan import WorkItem, largest_first, plan
 from afkit.executors.report import ChunkFailure, RunReport, SampleAccount
 from afkit.executors.work import Outcome, process_item
 from afkit.fileset import Fileset
@@ -72,8 +72,10 @@ def _local(
     pool = ProcessPoolExecutor(workers or os.cpu_count() or 1)
     try:
         futures = {
-            pool.submit(process_item, processor, item, metadata[item.sample], retries, backoff): i
-            for i, item in enumerate(items)
+            pool.submit(
+                process_item, processor, items[i], metadata[items[i].sample], retries, backoff
+            ): i
+            for i in largest_first(items)
         }
         if freeze:
             gc.unfreeze()  # the workers exist now; the parent collects as usual

@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from afkit.exceptions import ConfigError, MissingDependencyError
-from afkit.executors.plan import WorkItem
+from afkit.executors.plan import WorkItem, largest_first
 from afkit.executors.work import Outcome, process_item
 
 #: Compared between the driver and every worker before a run (a mismatch breaks pickling or
@@ -90,7 +90,7 @@ def outcomes(
     retries: int,
     backoff: float,
 ) -> Iterator[tuple[int, Outcome]]:
-    """Submit every item; yield ``(index, outcome)`` in completion order."""
+    """Submit every item (largest first); yield ``(index, outcome)`` in completion order."""
     distributed = _distributed()
     run_id = uuid.uuid4().hex[:8]
     # a fresh key per run: equal processors of consecutive runs must not share scattered data
@@ -99,14 +99,15 @@ def outcomes(
         client.submit(
             process_item,
             remote,
-            item,
-            metadata[item.sample],
+            items[i],
+            metadata[items[i].sample],
             retries,
             backoff,
             key=f"afkit-{run_id}-{i}",
             pure=False,
+            priority=-rank,  # Dask runs higher priorities first: the largest chunks
         ): i
-        for i, item in enumerate(items)
+        for rank, i in enumerate(largest_first(items))
     }
     for future in distributed.as_completed(futures):
         index = futures[future]

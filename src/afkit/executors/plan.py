@@ -71,3 +71,11 @@ def plan(fileset: Fileset, *, chunksize: int, threads: int = 8) -> list[WorkItem
         for start in range(0, total, chunksize):
             items.append(WorkItem(name, path, entry.tree, start, min(start + chunksize, total)))
     return items
+
+
+def largest_first(items: list[WorkItem]) -> list[int]:
+    """Positions of ``items`` in the order to hand them to parallel workers: the largest
+    chunks first (ties in plan order).  The run ends when the last chunk does; started last,
+    the small ones even out the workers' finishing times.  Results are still merged in plan
+    order, so the order of execution changes nothing in them."""
+    return sorted(range(len(items)), key=lambda i: -items[i].events)
