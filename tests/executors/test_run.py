@@ -235,3 +235,12 @@ def test_processes_fail_fast_without_waiting_for_the_queue(
     with pytest.raises(afkit.AfkitError, match="TruncatedFileError"):
         afkit.run(SlowJetProcessor(0.5), fileset, executor="processes", chunksize=2, workers=2)
     assert time.perf_counter() - start < 2.5
+
+
+def test_largest_chunks_are_handed_out_first() -> None:
+    from afkit.executors.plan import WorkItem, largest_first
+
+    sizes = [5, 8, 5, 2, 8]
+    items = [WorkItem("s", f"f{i}", "t", 0, n) for i, n in enumerate(sizes)]
+    assert largest_first(items) == [1, 4, 0, 2, 3]  # ties keep plan order
+    assert largest_first([]) == []
