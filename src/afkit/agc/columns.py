@@ -263,16 +263,13 @@ def _btagging(source: Any) -> Any:
     resolver = source.resolver("Jets", link.name)
     targets = target_fields(source.schema, resolver.candidates, source.scale)
     index = resolver.index()
-    present = index >= 0
 
     def probability(name: str) -> np.ndarray:
         if name not in targets:
             raise MissingBranchError(
                 "field", name, targets, file=source.file, where="Jets.btagging"
             )
-        content = resolver.content(name, targets[name])
-        out = np.full(len(index), np.nan)
-        out[present] = content[index[present]]
-        return out
+        out: np.ndarray = kernels.gather(index, resolver.content(name, targets[name]))
+        return out  # NaN where a jet has no link
 
     return probability

@@ -260,32 +260,29 @@ def _cut_entries(buffer: Any, layout: Any, offsets: Any) -> tuple[int, int, int]
         )
         lo, hi = layout[row, _LO], layout[row, _HI]
         table = at + border
-        with_table = border != objlen
-        if with_table:
+        if border != objlen:  # an entry-offset table: check it and take the offsets
             if border + 4 * (entries + 1) > objlen:
                 return 1, row, used
+            begin = _entry_start(buffer, table, keylen, border, entries, lo)
+            end = begin
             previous = 0
             for j in range(entries + 1):
-                begin = _entry_start(buffer, table, keylen, border, entries, j)
-                if j == 0 and entries and begin != 0:
+                start = _entry_start(buffer, table, keylen, border, entries, j)
+                if j == 0 and entries and start != 0:
                     return 2, row, used
-                if begin < previous:
+                if start < previous:
                     return 3, row, used
-                previous = begin
-        elif entries * entry_size != border:
-            return 4, row, used
-        if with_table:
-            begin = _entry_start(buffer, table, keylen, border, entries, lo)
-            end = _entry_start(buffer, table, keylen, border, entries, hi)
+                previous = start
+                if lo < j <= hi:
+                    count += 1
+                    offsets[count] = used + start - begin
+                    end = start
         else:
+            if entries * entry_size != border:
+                return 4, row, used
             begin, end = lo * entry_size, hi * entry_size
-        for j in range(lo + 1, hi + 1):
-            count += 1
-            if with_table:
-                offsets[count] = (
-                    used + _entry_start(buffer, table, keylen, border, entries, j) - begin
-                )
-            else:
+            for j in range(lo + 1, hi + 1):
+                count += 1
                 offsets[count] = used + (j - lo) * entry_size
         move_bytes(buffer, used, buffer, at + begin, end - begin)
         used += end - begin
