@@ -275,7 +275,7 @@ def test_compiled_branch_scan_equals_the_general_decoding(
         monkeypatch.setattr(ttree, "COMPILED_SCAN", fused)
         tree = open_tree(open_file(path, reuse=False), str(path), name)
         assert tree.native is not None
-        located = tree.native._located
+        located = tree.native.located()
         identities = tree.native.identities()
         scans[fused] = [
             (b.name, i, b.start, b.end) for b, i in zip(located, identities, strict=True)
@@ -297,7 +297,7 @@ def test_compiled_branch_decoding_equals_the_general_decoding(
     tree = open_tree(open_file(path, reuse=False), str(path), name)
     assert tree.native is not None
     compiled = 0
-    for where in tree.native._located:
+    for where in tree.native.located():
         stream = tree.native._stream
         stream.pos = where.start
         general = ttree._branch(stream, where.classname)
@@ -338,7 +338,7 @@ def test_structure_key_sees_each_identity_member_and_nothing_else(r24: Path) -> 
     payload, keylen = _tree_record(r24)
     base = parse_tree(payload, keylen, "CollectionTree")
     key = base.structure_key()
-    located = [b for b in base._located if b.row is not None]
+    located = [b for b in base.located() if b.row is not None]
     assert len(located) > 100
     row = located[len(located) // 2].row
     assert row is not None
@@ -377,7 +377,9 @@ def test_compiled_scan_survives_damaged_tree_records(r24: Path) -> None:
             damaged[where] = rng.integers(0, 256, size=len(where), dtype=np.uint8)
         try:
             tree = parse_tree(damaged, keylen, "CollectionTree")
-            for i in range(0, len(tree._located), 7):  # branches decoded from damaged bytes
+            for i in range(
+                0, len(tree.keys(recursive=False)), 7
+            ):  # branches decoded from damaged bytes
                 with contextlib.suppress(NativeUnsupported):
                     tree._decode(i)
             outcomes["decoded"] += 1

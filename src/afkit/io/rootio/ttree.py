@@ -121,15 +121,16 @@ class TreeMeta:
         name: str,
         num_entries: int,
         stream: Stream,
-        located: list[_Located],
-        scan_digest: bytes = b"",
+        located: TopBranches,
     ) -> None:
         self.name = name
         self.num_entries = num_entries
         self._stream = stream
-        self._located = located
-        self._scan_digest = scan_digest
-        self._top = {b.name: i for i, b in reversed(list(enumerate(located)))}
+        self._names = located.names
+        self._slots = located.slots
+        self._rows = located.rows
+        self._scan_digest = located.digest
+        self._top = {n: i for i, n in reversed(list(enumerate(self._names)))}
         self._decoded: dict[int, BranchMeta] = {}
         self._failed: dict[int, str] = {}  # branches whose layout afkit does not decode
         self._by_name: dict[str, BranchMeta] = {}
@@ -141,7 +142,7 @@ class TreeMeta:
             if i in self._failed:
                 raise NativeUnsupported(self._failed[i])
             if i not in self._decoded:
-                where = self._located[i]
+                where = self._where(i)
                 stream = self._stream
                 stream.pos = where.start
                 try:
@@ -155,10 +156,22 @@ class TreeMeta:
                     self._by_name.setdefault(b.name, b)
             return self._decoded[i]
 
+    def _where(self, i: int) -> _Located:
+        """Top-level branch ``i`` as located (made from its scan row if the scan read it)."""
+        slot = self._slots[i]
+        if isinstance(slot, _Located):
+            return slot
+        assert self._rows is not None
+        return _scanned(self._stream.data, self._rows[slot].tolist())
+
+    def located(self) -> list[_Located]:
+        """Every top-level branch as located, in file order."""
+        return [self._where(i) for i in range(len(self._slots))]
+
     @property
     def branches(self) -> tuple[BranchMeta, ...]:
         """Every top-level branch, decoded."""
-        return tuple(self._decode(i) for i in range(len(self._located)))
+        return tuple(self._decode(i) for i in range(len(self._slots)))
 
     def find(self, name: str) -> BranchMeta | None:
         """The branch called ``name`` (at any depth), decoding only what the search needs:
@@ -171,8 +184,8 @@ class TreeMeta:
         if i is not None:
             self._decode(i)
         else:
-            for j, where in enumerate(self._located):
-                if name.startswith(where.name) and j not in self._decoded:
+            for j, top in enumerate(self._names):
+                if name.startswith(top) and j not in self._decoded:
                     self._decode(j)
             if name not in self._by_name:
                 self.branches  # noqa: B018 - a sub-branch named unlike its parent
@@ -184,7 +197,7 @@ class TreeMeta:
 
     def keys(self, recursive: bool = True) -> list[str]:
         if not recursive:
-            return [b.name for b in self._located]
+            return list(self._names)
         return [b.name for b in self.walk()]
 
     def identities(self) -> list[tuple[object, ...]]:
@@ -192,7 +205,7 @@ class TreeMeta:
         data = self._stream.data
         return [
             b.identity if b.identity is not None else _scanned_identity(data, b.row or [])
-            for b in self._located
+            for b in self.located()
         ]
 
     def structure_key(self) -> int:
@@ -202,8 +215,8 @@ class TreeMeta:
         codes.  Sub-branches of a split object follow from its class and the file's
         streamers, which the caller adds.  Computed without decoding any branch: the
         branches the compiled scan read enter through its digest of the same members."""
-        general = tuple(b.identity for b in self._located if b.identity is not None)
-        return hash((len(self._located), self._scan_digest, general))
+        general = tuple(b.identity for b in self._slots if isinstance(b, _Located))
+        return hash((len(self._slots), self._scan_digest, general))
 
 
 def _walk(branches: tuple[BranchMeta, ...]) -> Iterator[BranchMeta]:
@@ -231,42 +244,58 @@ def parse_tree(data: Any, key_length: int, name: str) -> TreeMeta:
         stream.skip(1 + 8 * clusters)  # fClusterSize
         if version >= 20:
             stream.skip_part()  # fIOFeatures
-        located, digest = _locate_branches(stream)
+        located = _locate_branches(stream)
     except StreamError as err:
         raise NativeUnsupported(f"TTree {name!r}: {err}") from err
-    return TreeMeta(name, entries, stream, located, digest)
+    return TreeMeta(name, entries, stream, located)
 
 
-def _locate_branches(stream: Stream) -> tuple[list[_Located], bytes]:
+class TopBranches(NamedTuple):
+    """The top-level branches found when a tree is opened, in file order."""
+
+    names: list[str]
+    slots: list[_Located | int]  # a decoded head, or the branch's row in ``rows``
+    rows: NDArray[np.int64] | None  # the compiled scan's table (see scan.COLUMNS)
+    digest: bytes  # the scan's digest of the identities of the rows it read
+
+
+def _locate_branches(stream: Stream) -> TopBranches:
     """Step over the tree's ``fBranches`` array, noting each branch's identity and range.
 
     Runs of the common branch layout go through the compiled scan
-    (:mod:`afkit.io.rootio.scan`), which also digests their identities; any other slot
-    goes through :func:`_identity`.  Returns the branches and that digest.
+    (:mod:`afkit.io.rootio.scan`), which also digests their identities; of those only the
+    name is made in Python now.  Any other slot goes through :func:`_identity`.
     """
-    out: list[_Located] = []
+    names: list[str] = []
+    slots: list[_Located | int] = []
     count = stream.objarray_header()
-    slots: list[list[int]] = []
+    rows = None
+    kinds: list[int] = []
     digest = b""
     if COMPILED_SCAN and count:
         array = np.frombuffer(stream.data, np.uint8)
         rows, stream.pos = scan.scan(array, stream.pos, count, stream.origin)
         digest = scan.identity_digest(array, rows)
-        slots = rows.tolist()
-    for row in slots:
-        if row[scan.KIND] == scan.SCANNED:
-            out.append(_scanned(stream.data, row))
-        elif row[scan.KIND] == scan.GENERAL:
-            resume = stream.pos
-            stream.pos = row[scan.START]
-            _general_slot(stream, out)
-            stream.pos = resume
-    for _ in range(count - len(slots)):  # slots the scan could not step over
-        _general_slot(stream, out)
-    return out, digest
+        kinds = rows[:, scan.KIND].tolist()
+        starts = rows[:, scan.START].tolist()
+        name_at, name_length = rows[:, scan.NAME].tolist(), rows[:, scan.NAME + 1].tolist()
+        data = stream.data
+        for r, kind in enumerate(kinds):
+            if kind == scan.SCANNED:
+                at = name_at[r]
+                names.append(data[at : at + name_length[r]].decode("utf-8", errors="replace"))
+                slots.append(r)
+            elif kind == scan.GENERAL:
+                resume = stream.pos
+                stream.pos = starts[r]
+                _general_slot(stream, slots, names)
+                stream.pos = resume
+    for _ in range(count - len(kinds)):  # slots the scan could not step over
+        _general_slot(stream, slots, names)
+    return TopBranches(names, slots, rows, digest)
 
 
-def _general_slot(stream: Stream, out: list[_Located]) -> None:
+def _general_slot(stream: Stream, slots: list[_Located | int], names: list[str]) -> None:
     """One ``fBranches`` slot through :func:`_identity` (cursor left after it)."""
     classname, end, key = stream.pointer()
     if classname is None:
@@ -275,12 +304,13 @@ def _general_slot(stream: Stream, out: list[_Located]) -> None:
         raise NativeUnsupported(f"top-level branch of class {classname or 'reference'!r}")
     start = stream.pos
     name, identity = _identity(stream, classname)
-    out.append(_Located(name, classname, start, end, key, identity))
+    slots.append(_Located(name, classname, start, end, key, identity))
+    names.append(name)
     stream.pos = end
 
 
 def _scanned(data: bytes, row: list[int]) -> _Located:
-    """A :class:`_Located` from one row of the compiled scan: only its name is made now."""
+    """A :class:`_Located` from one row of the compiled scan (identity made on demand)."""
     at = row[scan.NAME]
     name = data[at : at + row[scan.NAME + 1]].decode("utf-8", errors="replace")
     return _Located(
