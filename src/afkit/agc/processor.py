@@ -5,6 +5,9 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import numpy as np
+
+from afkit import kernels
 from afkit.agc import spec
 from afkit.agc.columns import ChunkColumns
 from afkit.agc.compute import fill_chunk, new_histograms
@@ -36,6 +39,7 @@ class AGCProcessor:
         """
         if self.backend != "cpu":
             return  # device kernels are loaded per process, where the device context lives
+        kernels.gather(np.zeros(0, np.int64), np.zeros(0))  # the b-tag lookup of the columns
         columns = ChunkColumns.empty(mc=True)
         fill_chunk(
             columns,

@@ -140,9 +140,9 @@ def _warm_parent(processor: Any, items: list[WorkItem]) -> None:
     if multiprocessing.get_start_method(allow_none=False) != "fork":
         return
     from afkit.io.api import read, schema_is_cached
-    from afkit.io.physlite import streamers
+    from afkit.io.warm import warm_up as warm_reader
 
-    streamers.warm_up()
+    warm_reader()
     warm_up = getattr(processor, "warm_up", None)
     if callable(warm_up):
         warm_up()
