@@ -68,8 +68,8 @@ def _i2(data: Any, at: int) -> int:
 
 
 @numba.njit(cache=True, nogil=True)
-def _is_element_class(data: Any, at: int, n: int, element: Any) -> bool:
-    """Whether a NUL-terminated class name at ``at`` is ``TBranchElement``."""
+def _class_is(data: Any, at: int, n: int, element: Any) -> bool:
+    """Whether the NUL-terminated class name at ``at`` is ``element`` (its bytes)."""
     m = len(element)
     if at + m >= n or data[at + m] != 0:
         return False
@@ -88,6 +88,92 @@ def _short_string(data: Any, at: int, n: int) -> int:
     if length == 255 or at + 1 + length > n:
         return -1
     return length
+
+
+@numba.njit(cache=True, nogil=True)
+def _short_strings(data: Any, at: int, limit: int, count: int, out: Any, column: int) -> int:
+    """``count`` one-byte-length TStrings from ``at``, all before ``limit``: their (offset,
+    length) pairs written to ``out[column:column + 2 * count]``; the position after them, or
+    -1 for a long or cut one."""
+    for k in range(count):
+        length = _short_string(data, at, limit)
+        if length < 0:
+            return -1
+        out[column + 2 * k] = at + 1
+        out[column + 2 * k + 1] = length
+        at += 1 + length
+    return at
+
+
+@numba.njit(cache=True, nogil=True)
+def _part_end(data: Any, at: int, limit: int, version: int) -> int:
+    """The end of the class part at ``at`` (byte count and class version ``version``,
+    ending before ``limit``); -1 if it is not that."""
+    if at + 6 > limit:
+        return -1
+    count_word = _u4(data, at)
+    end = at + 4 + (count_word & ~_BYTE_COUNT)
+    if not count_word & _BYTE_COUNT or _u2(data, at + 4) != version or end > limit:
+        return -1
+    return end
+
+
+@numba.njit(cache=True, nogil=True)
+def _tnamed(data: Any, at: int, limit: int, out: Any, column: int) -> int:
+    """A ``TNamed`` part at ``at`` (byte count, unreferenced ``TObject``, short name and
+    title) ending before ``limit``: name and title written as two (offset, length) pairs
+    from ``out[column]``; returns the part's end, or -1 if it is not in that form."""
+    if at + 16 > limit:
+        return -1
+    count_word = _u4(data, at)
+    end = at + 4 + (count_word & ~_BYTE_COUNT)
+    t_version, bits = _u2(data, at + 6), _u4(data, at + 12)
+    if not count_word & _BYTE_COUNT or t_version & 0x4000 or bits & 0x10 or end > limit:
+        return -1
+    if _short_strings(data, at + 16, end, 2, out, column) < 0:
+        return -1
+    return end
+
+
+@numba.njit(cache=True, nogil=True)
+def _objarray_count(data: Any, at: int, n: int) -> tuple[int, int]:
+    """A ``TObjArray`` header at ``at`` (unreferenced TObject, short name): (element count,
+    position after fLowerBound), or (-1, 0) if it is not in that form."""
+    if at + 17 > n:
+        return -1, 0
+    count_word = _u4(data, at)
+    if not count_word & _BYTE_COUNT:
+        return -1, 0
+    t_version, bits = _u2(data, at + 6), _u4(data, at + 12)
+    if t_version & 0x4000 or bits & 0x10:
+        return -1, 0
+    length = _short_string(data, at + 16, n)
+    if length < 0 or at + 17 + length + 8 > n:
+        return -1, 0
+    count = _i4(data, at + 17 + length)
+    return count, at + 17 + length + 8
+
+
+@numba.njit(cache=True, nogil=True)
+def _class_name_at(data: Any, tag_position: int, origin: int, name: Any) -> int:
+    """Where the object's class name lies if its class is ``name`` (new-class tag at
+    ``tag_position`` or a reference to one); -1 otherwise."""
+    n = len(data)
+    if tag_position + 4 > n:
+        return -1
+    tag = _u4(data, tag_position)
+    if not tag & _CLASS_MASK:
+        return -1
+    if tag == _NEW_CLASS_TAG:
+        name_at = tag_position + 4
+    else:
+        ref = (tag & ~_CLASS_MASK) - origin - _MAP_OFFSET
+        if ref < 0 or ref + 4 > n or _u4(data, ref) != _NEW_CLASS_TAG:
+            return -1
+        name_at = ref + 4
+    if not _class_is(data, name_at, n, name):
+        return -1
+    return name_at
 
 
 @numba.njit(cache=True, nogil=True)
@@ -132,94 +218,45 @@ def _element(
     over a ``TBranch`` v13 with short strings and unreferenced ``TObject`` parts."""
     n = end
     tag_position = start + 4
-    if tag_position + 4 > n:
-        return False
-    tag = _u4(data, tag_position)
-    if not tag & _CLASS_MASK:
-        return False  # a reference to an object
-    if tag == _NEW_CLASS_TAG:
-        name_at = tag_position + 4
-    else:
-        ref = (tag & ~_CLASS_MASK) - origin - _MAP_OFFSET
-        if ref < 0 or ref + 4 > len(data) or _u4(data, ref) != _NEW_CLASS_TAG:
-            return False
-        name_at = ref + 4
-    if not _is_element_class(data, name_at, len(data), element):
+    name_at = _class_name_at(data, tag_position, origin, element)
+    if name_at < 0 or tag_position + 4 > n:
         return False
     at = tag_position + 4
-    if tag == _NEW_CLASS_TAG:
+    if _u4(data, tag_position) == _NEW_CLASS_TAG:
         at = name_at + len(element) + 1
-    if at + 36 > n:
+    if at + 36 > n or _part_end(data, at, n, 10) < 0:
         return False
-    count_word, version = _u4(data, at), _u2(data, at + 4)
-    if not count_word & _BYTE_COUNT or version != 10:
+    base_end = _part_end(data, at + 6, n, 13)  # the TBranch part
+    if base_end < 0:
         return False
-    count_word, tb_version = _u4(data, at + 6), _u2(data, at + 10)
-    if not count_word & _BYTE_COUNT or tb_version != 13:
+    tb_version = 13
+    slot = out[row]
+    cursor = _tnamed(data, at + 12, n, slot, NAME)
+    if cursor < 0 or cursor + 6 > n:
         return False
-    base_end = at + 10 + (count_word & ~_BYTE_COUNT)
-    count_word = _u4(data, at + 12)  # TNamed
-    named_end = at + 16 + (count_word & ~_BYTE_COUNT)
-    t_version, bits = _u2(data, at + 18), _u4(data, at + 24)
-    if t_version & 0x4000 or bits & 0x10:
-        return False
-    cursor = at + 28
-    name_len = _short_string(data, cursor, n)
-    if name_len < 0:
-        return False
-    name_off = cursor + 1
-    cursor = name_off + name_len
-    title_len = _short_string(data, cursor, n)
-    if title_len < 0:
-        return False
-    title_off = cursor + 1
-    cursor = title_off + title_len
-    if cursor > named_end or named_end + 6 > n:
-        return False
-    cursor = named_end
     cursor += 4 + (_u4(data, cursor) & ~_BYTE_COUNT)  # TAttFill
     cursor += 24  # fCompress fBasketSize fEntryOffsetLen fWriteBasket fEntryNumber
     if cursor + 6 > n:
         return False
     cursor += 4 + (_u4(data, cursor) & ~_BYTE_COUNT)  # fIOFeatures
     cursor += 44  # fOffset fMaxBaskets fSplitLevel fEntries fFirstEntry fTotBytes fZipBytes
-    if cursor + 17 > n:
+    sub_branches, _ = _objarray_count(data, cursor, n)  # fBranches
+    if sub_branches < 0:
         return False
-    t_version, bits = _u2(data, cursor + 6), _u4(data, cursor + 12)  # fBranches
-    if t_version & 0x4000 or bits & 0x10:
+    # fClassName, fParentName, fClonesName
+    cursor = _short_strings(data, base_end, n, 3, slot, CLASS_NAME)
+    if cursor < 0 or cursor + 18 > n:
         return False
-    cursor += 16
-    array_name = _short_string(data, cursor, n)
-    if array_name < 0 or cursor + 1 + array_name + 4 > n:
-        return False
-    cursor += 1 + array_name
-    sub_branches = _i4(data, cursor)
-    if sub_branches < 0 or base_end > n:
-        return False
-    cursor = base_end
-    for k in range(3):  # fClassName, fParentName, fClonesName
-        length = _short_string(data, cursor, n)
-        if length < 0:
-            return False
-        out[row, CLASS_NAME + 2 * k] = cursor + 1
-        out[row, CLASS_NAME + 2 * k + 1] = length
-        cursor += 1 + length
-    if cursor + 18 > n:
-        return False
-    out[row, START] = at
-    out[row, END] = end
-    out[row, KEY] = start + origin + _MAP_OFFSET
-    out[row, NAME] = name_off
-    out[row, NAME + 1] = name_len
-    out[row, TITLE] = title_off
-    out[row, TITLE + 1] = title_len
-    out[row, TBRANCH_VERSION] = tb_version
-    out[row, SUB_BRANCHES] = sub_branches
-    out[row, CHECKSUM] = _u4(data, cursor)
-    out[row, CLASS_VERSION] = _i2(data, cursor + 4)
-    out[row, ID] = _i4(data, cursor + 6)
-    out[row, TYPE] = _i4(data, cursor + 10)
-    out[row, STREAMER_TYPE] = _i4(data, cursor + 14)
+    slot[START] = at
+    slot[END] = end
+    slot[KEY] = start + origin + _MAP_OFFSET
+    slot[TBRANCH_VERSION] = tb_version
+    slot[SUB_BRANCHES] = sub_branches
+    slot[CHECKSUM] = _u4(data, cursor)
+    slot[CLASS_VERSION] = _i2(data, cursor + 4)
+    slot[ID] = _i4(data, cursor + 6)
+    slot[TYPE] = _i4(data, cursor + 10)
+    slot[STREAMER_TYPE] = _i4(data, cursor + 14)
     return True
 
 
@@ -266,14 +303,8 @@ def identity_digest(data: NDArray[np.uint8], rows: NDArray[Any]) -> bytes:
     return hashlib.blake2b(out[:used].tobytes(), digest_size=16).digest()
 
 
-#: Columns of one branch decoded by :func:`decode_element` (string fields: offset, length).
-(
-    B_NAME,
-    B_TITLE,
-    B_CLASS_NAME,
-    B_LEAF_NAME,
-    B_LEAF_TITLE,
-) = (0, 2, 4, 6, 8)
+#: Columns of one branch decoded by :func:`decode_element` (strings: offset, length).
+B_NAME, B_TITLE, B_LEAF_NAME, B_LEAF_TITLE, B_CLASS_NAME, B_PARENT, B_CLONES = range(0, 14, 2)
 (
     B_ENTRY_OFFSET_LEN,
     B_WRITE_BASKET,
@@ -287,51 +318,10 @@ def identity_digest(data: NDArray[np.uint8], rows: NDArray[Any]) -> bytes:
     B_BASKET_BYTES,
     B_BASKET_ENTRY,
     B_BASKET_SEEK,
-) = range(10, 22)
-B_COLUMNS = 22
+) = range(14, 26)
+B_COLUMNS = 26
 
 _LEAF_ELEMENT = np.frombuffer(b"TLeafElement", np.uint8)
-
-
-@numba.njit(cache=True, nogil=True)
-def _objarray_count(data: Any, at: int, n: int) -> tuple[int, int]:
-    """A ``TObjArray`` header at ``at`` (unreferenced TObject, short name): (element count,
-    position after fLowerBound), or (-1, 0) if it is not in that form."""
-    if at + 17 > n:
-        return -1, 0
-    count_word = _u4(data, at)
-    if not count_word & _BYTE_COUNT:
-        return -1, 0
-    t_version, bits = _u2(data, at + 6), _u4(data, at + 12)
-    if t_version & 0x4000 or bits & 0x10:
-        return -1, 0
-    length = _short_string(data, at + 16, n)
-    if length < 0 or at + 17 + length + 8 > n:
-        return -1, 0
-    count = _i4(data, at + 17 + length)
-    return count, at + 17 + length + 8
-
-
-@numba.njit(cache=True, nogil=True)
-def _class_name_at(data: Any, tag_position: int, origin: int, name: Any) -> int:
-    """Where the object's class name lies if its class is ``name`` (new-class tag at
-    ``tag_position`` or a reference to one); -1 otherwise."""
-    n = len(data)
-    if tag_position + 4 > n:
-        return -1
-    tag = _u4(data, tag_position)
-    if not tag & _CLASS_MASK:
-        return -1
-    if tag == _NEW_CLASS_TAG:
-        name_at = tag_position + 4
-    else:
-        ref = (tag & ~_CLASS_MASK) - origin - _MAP_OFFSET
-        if ref < 0 or ref + 4 > n or _u4(data, ref) != _NEW_CLASS_TAG:
-            return -1
-        name_at = ref + 4
-    if not _is_element_class(data, name_at, n, name):
-        return -1
-    return name_at
 
 
 @numba.njit(cache=True, nogil=True)
@@ -341,43 +331,13 @@ def decode_element(data: Any, start: int, origin: int, leaf_class: Any, out: Any
     strings, unreferenced ``TObject`` parts, no sub-branches, one ``TLeafElement`` without
     a count leaf, no baskets kept inside the tree.  False (nothing promised in ``out``)
     for anything else, which the general decoder then reads."""
-    n = len(data)
-    if start + 16 > n:
+    n = _part_end(data, start, len(data), 10)  # nothing of the branch lies beyond it
+    base_end = _part_end(data, start + 6, n, 13)  # its TBranch part
+    if n < 0 or base_end < 0:
         return False
-    count_word, version = _u4(data, start), _u2(data, start + 4)
-    if not count_word & _BYTE_COUNT or version != 10:
+    cursor = _tnamed(data, start + 12, n, out, B_NAME)
+    if cursor < 0:
         return False
-    end = start + 4 + (count_word & ~_BYTE_COUNT)
-    if end > n:
-        return False
-    n = end  # nothing of this branch lies beyond its byte count
-    at = start + 6
-    count_word, tb_version = _u4(data, at), _u2(data, at + 4)
-    if not count_word & _BYTE_COUNT or tb_version != 13:
-        return False
-    base_end = at + 4 + (count_word & ~_BYTE_COUNT)
-    if base_end > n:
-        return False
-    # TNamed
-    cursor = at + 6
-    if cursor + 16 > n:
-        return False
-    count_word = _u4(data, cursor)
-    named_end = cursor + 4 + (count_word & ~_BYTE_COUNT)
-    t_version, bits = _u2(data, cursor + 6), _u4(data, cursor + 12)
-    if not count_word & _BYTE_COUNT or t_version & 0x4000 or bits & 0x10 or named_end > n:
-        return False
-    cursor += 16
-    name_len = _short_string(data, cursor, named_end)
-    if name_len < 0:
-        return False
-    out[B_NAME], out[B_NAME + 1] = cursor + 1, name_len
-    cursor += 1 + name_len
-    title_len = _short_string(data, cursor, named_end)
-    if title_len < 0:
-        return False
-    out[B_TITLE], out[B_TITLE + 1] = cursor + 1, title_len
-    cursor = named_end
     # TAttFill, five numbers, fIOFeatures, seven numbers
     if cursor + 4 > n:
         return False
@@ -422,25 +382,9 @@ def decode_element(data: Any, start: int, origin: int, leaf_class: Any, out: Any
     leaf_base_end = leaf + 10 + (count_word & ~_BYTE_COUNT)
     if not count_word & _BYTE_COUNT or leaf_base_end > leaf_end:
         return False
-    cursor = leaf + 12  # TLeaf's TNamed
-    count_word = _u4(data, cursor)
-    named_end = cursor + 4 + (count_word & ~_BYTE_COUNT)
-    t_version, bits = _u2(data, cursor + 6), _u4(data, cursor + 12)
-    if not count_word & _BYTE_COUNT or t_version & 0x4000 or bits & 0x10:
+    cursor = _tnamed(data, leaf + 12, leaf_base_end, out, B_LEAF_NAME)  # TLeaf's TNamed
+    if cursor < 0:
         return False
-    if named_end > leaf_base_end:
-        return False
-    cursor += 16
-    length = _short_string(data, cursor, named_end)
-    if length < 0:
-        return False
-    out[B_LEAF_NAME], out[B_LEAF_NAME + 1] = cursor + 1, length
-    cursor += 1 + length
-    length = _short_string(data, cursor, named_end)
-    if length < 0:
-        return False
-    out[B_LEAF_TITLE], out[B_LEAF_TITLE + 1] = cursor + 1, length
-    cursor = named_end
     if cursor + 14 + 4 > leaf_base_end:
         return False
     out[B_LEAF_LENGTH] = _i4(data, cursor)
@@ -469,14 +413,9 @@ def decode_element(data: Any, start: int, origin: int, leaf_class: Any, out: Any
     if cursor > base_end:
         return False
     # the TBranchElement members after its TBranch part
-    cursor = base_end
-    for k in range(3):  # fClassName, fParentName, fClonesName
-        length = _short_string(data, cursor, n)
-        if length < 0:
-            return False
-        if k == 0:
-            out[B_CLASS_NAME], out[B_CLASS_NAME + 1] = cursor + 1, length
-        cursor += 1 + length
+    cursor = _short_strings(data, base_end, n, 3, out, B_CLASS_NAME)  # class, parent, clones
+    if cursor < 0:
+        return False
     if cursor + 22 > n:
         return False
     out[B_TYPE] = _i4(data, cursor + 10)
