@@ -121,3 +121,25 @@ def test_short_table_and_wrong_fixed_size_are_reported() -> None:
     source, meta = _branch([_basket(entries, fixed=3)], [3])
     with pytest.raises(NativeUnsupported, match="3 entries of 3 != 6 bytes"):
         read_entries(source, meta, 0, 3)
+
+
+def test_a_damaged_uncompressed_size_is_reported_before_allocating() -> None:
+    """The key's fObjlen claiming ~2 GB more than the compression blocks hold is refused
+    from the block headers, without allocating what the key claims."""
+    import cramjam
+
+    data = bytes(range(200)) * 5
+    block = bytes(cramjam.zstd.compress(data))
+    header = b"ZS\x01" + len(block).to_bytes(3, "little") + len(data).to_bytes(3, "little")
+    raw = bytearray(_basket([data], fixed=len(data)))
+    keylen = 18 + _PAD + 18 + 1
+    compressed = header + block
+    raw[keylen:] = compressed
+    struct.pack_into(">i", raw, 0, len(raw))  # fNbytes
+    struct.pack_into(">i", raw, 6, 2_000_000_000)  # fObjlen, damaged
+    source, meta = _branch([bytes(raw)], [1])
+    with pytest.raises(CorruptBasket, match="blocks hold 1000 bytes, the key says 2000000000"):
+        read_entries(source, meta, 0, 1)
+    struct.pack_into(">i", raw, 6, len(data))  # repaired: reads back exactly
+    source, meta = _branch([bytes(raw)], [1])
+    assert read_entries(source, meta, 0, 1)[0].tobytes() == data

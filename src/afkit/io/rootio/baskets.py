@@ -155,7 +155,9 @@ def read_entries(
                 min(stop, end_entry) - first_entry,
             )
         )
-        payloads.append(raw[keylen:nbytes])
+        payload = raw[keylen:nbytes]
+        _check_size(payload, objlen, branch, first + k)
+        payloads.append(payload)
         total += objlen
     buffer = np.empty(total, np.uint8)
     for k, (row, payload) in enumerate(zip(rows, payloads, strict=True)):
@@ -171,6 +173,22 @@ def read_entries(
     if status:
         _refuse(status, branch, wanted[bad], layout[bad], buffer)
     return buffer[:used], offsets
+
+
+def _check_size(payload: NDArray[np.uint8], objlen: int, branch: BranchMeta, index: int) -> None:
+    """Check the key's uncompressed size against the compression blocks' own headers before
+    anything is allocated for it: a damaged key must not make the reader ask for gigabytes."""
+    if len(payload) == objlen:
+        return  # stored uncompressed
+    pos = total = 0
+    while pos + _BLOCK_HEADER <= len(payload):
+        total += int.from_bytes(payload[pos + 6 : pos + 9].tobytes(), "little")
+        pos += _BLOCK_HEADER + int.from_bytes(payload[pos + 3 : pos + 6].tobytes(), "little")
+    if total != objlen:
+        raise CorruptBasket(
+            f"{_what(branch, index)}: its compression blocks hold {total} bytes, "
+            f"the key says {objlen}"
+        )
 
 
 def _what(branch: BranchMeta, index: int) -> str:
