@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 
 from afkit.io.rootio.baskets import CorruptBasket, read_entries
-from afkit.io.rootio.ttree import BranchMeta, NativeUnsupported
+from afkit.io.rootio.branch import BranchMeta
+from afkit.io.rootio.stream import NativeUnsupported
 
 _PAD = 10  # key header, then padding standing in for the class / object / title strings
 

@@ -16,7 +16,8 @@ import afkit
 from afkit.io.filespec import open_file
 from afkit.io.reader import BranchReader
 from afkit.io.rootio.baskets import read_entries
-from afkit.io.rootio.ttree import BranchMeta, NativeUnsupported
+from afkit.io.rootio.branch import BranchMeta
+from afkit.io.rootio.stream import NativeUnsupported
 from afkit.io.tree import TreeHandle, flat_dtype, open_tree, values_dtype, vector_dtype
 
 RAW = uproot.AsJagged(uproot.AsDtype("u1"), header_bytes=0)
@@ -289,8 +290,9 @@ def test_compiled_branch_decoding_equals_the_general_decoding(
     which: str, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Branches of the common TBranchElement layout are decoded in one compiled call; every
-    member must equal what the member-by-member decoder gives (the others take that one)."""
-    from afkit.io.rootio import ttree
+    member must equal what the member-by-member decoder gives (the others take that one).
+    With the compiled paths switched off, a tree decodes its branches without it."""
+    from afkit.io.rootio import branch, ttree
 
     path = request.getfixturevalue(which)
     name = "Events" if which == "nano" else "CollectionTree"
@@ -300,20 +302,27 @@ def test_compiled_branch_decoding_equals_the_general_decoding(
     for where in tree.native.located():
         stream = tree.native._stream
         stream.pos = where.start
-        general = ttree._branch(stream, where.classname)
-        fast = ttree._compiled_branch(stream, where)
+        general = branch.decode_branch(stream, where.classname)
+        fast = branch.compiled_branch(stream, where.start)
         if fast is None:
             continue
+        assert where.classname == "TBranchElement"
         compiled += 1
         assert fast.leaves == general.leaves, where.name
         assert fast.branches == general.branches == ()
         _same_meta(fast, general)
         assert fast.structure() == general.structure()
         assert np.array_equal(fast.basket_entry, general.basket_entry)
-        monkeypatch.setattr(ttree, "COMPILED_SCAN", False)
-        assert ttree._compiled_branch(stream, where) is None
-        monkeypatch.setattr(ttree, "COMPILED_SCAN", True)
     assert compiled > (100 if which == "r24" else -1)  # r21 (older ROOT) and NanoAOD: none
+
+    def refuse(*args: object) -> None:
+        raise AssertionError("the compiled branch decoding ran with COMPILED_SCAN off")
+
+    monkeypatch.setattr(ttree, "COMPILED_SCAN", False)
+    monkeypatch.setattr(ttree, "compiled_branch", refuse)
+    general_only = open_tree(open_file(path, reuse=False), str(path), name)
+    assert general_only.native is not None
+    assert len(general_only.native.branches) == len(tree.native.keys(recursive=False))
 
 
 def _tree_record(path: Path) -> tuple[np.ndarray, int]:

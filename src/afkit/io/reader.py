@@ -25,7 +25,7 @@ from numpy.typing import NDArray
 from afkit.exceptions import CorruptDataError, DecodeError, MissingBranchError
 from afkit.io.physlite.streamers import decode_vector
 from afkit.io.rootio.baskets import CorruptBasket, read_entries
-from afkit.io.rootio.ttree import NativeUnsupported
+from afkit.io.rootio.stream import NativeUnsupported
 from afkit.io.tree import TreeHandle, flat_dtype, values_dtype, vector_dtype
 
 _RAW = uproot.AsJagged(uproot.AsDtype("u1"), header_bytes=0)

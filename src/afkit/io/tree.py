@@ -18,8 +18,10 @@ import numpy as np
 
 from afkit.exceptions import FileFormatError
 from afkit.io.rootio.baskets import CorruptBasket, decompress
+from afkit.io.rootio.branch import BranchMeta
 from afkit.io.rootio.source import LocalBytes, UprootBytes, byte_source
-from afkit.io.rootio.ttree import BranchMeta, NativeUnsupported, TreeMeta, parse_tree
+from afkit.io.rootio.stream import NativeUnsupported
+from afkit.io.rootio.ttree import TreeMeta, parse_tree
 
 #: ROOT basic-type codes (TStreamerInfo / TLeafElement::fType) -> NumPy dtype.
 _TYPE_CODES = {

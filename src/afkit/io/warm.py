@@ -12,14 +12,14 @@ from __future__ import annotations
 import numpy as np
 
 from afkit.io.physlite import element_links, streamers
-from afkit.io.rootio import baskets, scan, ttree
+from afkit.io.rootio import baskets, branch, scan
 
 
 def warm_up() -> None:
     """Call every compiled reading function once on empty or trivial input."""
     streamers.warm_up()
     record = np.frombuffer(bytes(32), np.uint8)  # read-only, like a tree record
-    scan.decode_element(record, 0, 0, ttree._LEAF_ELEMENT, np.empty(scan.B_COLUMNS, np.int64))
+    scan.decode_element(record, 0, 0, branch.LEAF_ELEMENT, np.empty(scan.B_COLUMNS, np.int64))
     scan.scan(record, 0, 0, 0)
     scan.identity_digest(record, np.empty((0, scan.COLUMNS), np.int64))
     baskets._cut_entries(

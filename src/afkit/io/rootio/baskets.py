@@ -20,7 +20,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from afkit.io.bytecopy import move_bytes
-from afkit.io.rootio.ttree import BranchMeta, NativeUnsupported
+from afkit.io.rootio.branch import BranchMeta
+from afkit.io.rootio.stream import NativeUnsupported
 
 _KEY = struct.Struct(">ihiIhh")  # fNbytes fVersion fObjlen fDatime fKeylen fCycle
 _BASKET = struct.Struct(">Hiiii")  # fVersion fBufferSize fNevBufSize fNevBuf fLast

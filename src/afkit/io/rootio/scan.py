@@ -1,7 +1,7 @@
 """The branch scan of a tree record in compiled code: where each branch lies and what it is.
 
 Opening a tree means stepping over its ``fBranches`` array and noting, per top-level branch,
-its byte range and identity (see :func:`afkit.io.rootio.ttree._identity`).  For the layout of
+its byte range and identity (see :func:`afkit.io.rootio.branch.identity`).  For the layout of
 every branch written by current ROOT — a ``TBranchElement`` v10 over a ``TBranch`` v13 — this
 module does that for a whole run of branches in one Numba call, returning offsets and numbers
 only; Python then decodes the handful of strings per branch.  The first element it does not

@@ -32,6 +32,10 @@ class StreamError(Exception):
     """The bytes do not follow ROOT's streaming rules (damaged, or a layout afkit lacks)."""
 
 
+class NativeUnsupported(Exception):
+    """This file uses a layout afkit's own reader does not decode; use uproot instead."""
+
+
 class Stream:
     """Sequential reader with ROOT's object-pointer conventions."""
 
