@@ -35,7 +35,7 @@ from afkit.exceptions import (
     TruncatedFileError,
     UnknownEncodingError,
 )
-from afkit.executors import RunReport, run
+from afkit.executors import ProcessPool, RunReport, run
 from afkit.fileset import Fileset
 from afkit.inspection import FileSummary, inspect
 from afkit.io.api import read
@@ -60,6 +60,7 @@ __all__ = [
     "MissingNameError",
     "MissingTreeError",
     "NotRootFileError",
+    "ProcessPool",
     "RunReport",
     "TruncatedFileError",
     "UnknownEncodingError",

@@ -12,6 +12,7 @@ import gc, json, sys
 import numba
 from afkit import executors
 from afkit.agc import AGCProcessor
+from afkit.executors.local import warm_parent
 from afkit.executors.work import process_item
 from afkit.fileset import Fileset
 
@@ -19,7 +20,7 @@ fileset = Fileset.load(sys.argv[1])
 items = executors.plan(fileset, chunksize=2_000)
 metadata = executors._metadata(fileset)
 processor = AGCProcessor()
-executors._warm_parent(processor, items)
+warm_parent(processor, items)
 
 def loaded():
     return {

@@ -46,3 +46,23 @@ class WarmedJetProcessor(JetProcessor):
         import os
 
         WarmedJetProcessor.warmed_in.append(os.getpid())
+
+
+class DiesOnceProcessor(JetProcessor):
+    """The jet processor, except that the worker process taking the chunk starting at
+    ``entry`` kills itself (SIGKILL) the first time: a worker lost mid-run."""
+
+    def __init__(self, marker: str, entry: int) -> None:
+        self.marker = marker
+        self.entry = entry
+
+    def process(self, events: Any, context: Any) -> dict[str, Any]:
+        import os
+        import signal
+
+        if context.entry_start == self.entry and not os.path.exists(self.marker):
+            with open(self.marker, "w") as f:
+                f.write(str(os.getpid()))
+            os.kill(os.getpid(), signal.SIGKILL)
+        time.sleep(0.05)  # the other chunks stay in flight meanwhile
+        return super().process(events, context)

@@ -92,6 +92,24 @@ def test_dask_with_its_own_local_cluster(tmp_path: Path, r21: Path, r24: Path) -
     _same(result, reference)
 
 
+def test_local_cluster_keeps_the_memory_policy(monkeypatch: pytest.MonkeyPatch) -> None:
+    """afkit's LocalCluster does not give its workers (nor leave in the driver's environment)
+    Dask's 64 KiB malloc trim threshold."""
+    import os
+
+    from afkit.executors.dask import local_cluster
+
+    monkeypatch.delenv("MALLOC_TRIM_THRESHOLD_", raising=False)
+    with local_cluster(1) as cluster, distributed.Client(cluster) as client:
+        seen = client.run(lambda: os.environ.get("MALLOC_TRIM_THRESHOLD_"))
+        threads = client.run(lambda: os.environ.get("OMP_NUM_THREADS"))
+        profiling = client.run(lambda dask_worker: "profile" in dask_worker.periodic_callbacks)
+    assert list(seen.values()) == [None]
+    assert list(profiling.values()) == [False]
+    assert list(threads.values()) == ["1"]  # Dask's other settings stay
+    assert "MALLOC_TRIM_THRESHOLD_" not in os.environ
+
+
 def test_sigkill_of_a_dask_worker_loses_nothing(tmp_path: Path, r21: Path, r24: Path) -> None:
     fileset = _fileset(tmp_path, r21, r24)
     reference, _ = afkit.run(JetProcessor(), fileset, executor="iterative", chunksize=1000)

@@ -1,7 +1,8 @@
 """Running processors over filesets: planning, executors, checkpoints, reports.
 
 ``afkit.run(processor, fileset, executor=...)`` returns ``(result, RunReport)``.  Executors:
-``iterative`` (in this process, for debugging), ``processes`` (local pool; the default),
+``iterative`` (in this process, for debugging), ``processes`` (local worker processes, forked
+for the run or kept in a :class:`ProcessPool` across runs; the default),
 ``dask`` (any ``distributed.Client`` or scheduler address; a ``LocalCluster`` if none) and
 ``jobqueue`` (SLURM/HTCondor/PBS worker jobs from a :class:`SiteProfile`).  One task per work
 item, accumulators tree-reduced in plan order, so every executor and chunking gives the same
@@ -13,20 +14,20 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from collections.abc import Callable
 from typing import Any, Literal
 
 from afkit.accumulate import tree_reduce
 from afkit.exceptions import AfkitError, ConfigError
 from afkit.executors.checkpoint import Checkpoint
 from afkit.executors.jobqueue import SiteProfile
-from afkit.executors.plan import WorkItem, largest_first, plan
+from afkit.executors.local import ProcessPool, local_outcomes
+from afkit.executors.plan import WorkItem, plan
 from afkit.executors.report import ChunkFailure, RunReport, SampleAccount
-from afkit.executors.work import Outcome, process_item
+from afkit.executors.work import Outcome
 from afkit.fileset import Fileset
 
-__all__ = ["Checkpoint", "RunReport", "SiteProfile", "WorkItem", "plan", "run"]
+__all__ = ["Checkpoint", "ProcessPool", "RunReport", "SiteProfile", "WorkItem", "plan", "run"]
 
 Executor = Literal["iterative", "processes", "dask", "jobqueue"]
 EXECUTORS = ("iterative", "processes", "dask", "jobqueue")
@@ -45,50 +46,6 @@ def _metadata(fileset: Fileset) -> dict[str, dict[str, Any]]:
         }
         for name, s in fileset.samples.items()
     }
-
-
-def _local(
-    processor: Any,
-    items: list[WorkItem],
-    metadata: dict[str, dict[str, Any]],
-    workers: int | None,
-    pooled: bool,
-    retries: int,
-    backoff: float,
-) -> Iterator[tuple[int, Outcome]]:
-    if not pooled or len(items) <= 1:
-        for i, item in enumerate(items):
-            yield i, process_item(processor, item, metadata[item.sample], retries, backoff)
-        return
-    import gc
-    import multiprocessing
-
-    # Forked workers share the parent's memory pages until written.  The cycle collector
-    # writes to every object it visits, so its first full pass in each worker would copy
-    # the whole parent heap (Numba and LLVM included); frozen objects are not visited.
-    freeze = multiprocessing.get_start_method(allow_none=False) == "fork"
-    if freeze:
-        gc.freeze()  # (no collection first: a full pass costs ~0.1 s with Numba loaded)
-    pool = ProcessPoolExecutor(workers or os.cpu_count() or 1)
-    try:
-        futures = {
-            pool.submit(
-                process_item, processor, items[i], metadata[items[i].sample], retries, backoff
-            ): i
-            for i in largest_first(items)
-        }
-        if freeze:
-            gc.unfreeze()  # the workers exist now; the parent collects as usual
-            freeze = False
-        for future in as_completed(futures):
-            yield futures[future], future.result()
-    finally:
-        if freeze:
-            gc.unfreeze()
-        # Every result is in (or the run failed): items not started are dropped, and the
-        # workers are left to exit on their own — the pool's thread reaps them — instead of
-        # the caller waiting ~10 ms for it (or, failing fast, for the whole queue).
-        pool.shutdown(wait=False, cancel_futures=True)
 
 
 class _ProgressBar:
@@ -118,50 +75,6 @@ class _ProgressBar:
         self._bar.__exit__(None, None, None)
 
 
-#: Samples whose first file the parent opens before forking workers, so that the workers
-#: inherit the schema of every layout among them (data and MC files differ, for one).
-#: Opening a file costs a few milliseconds; building a new layout's schema ~0.1 s per worker.
-_WARM_FILES = 32
-
-
-def _warm_parent(processor: Any, items: list[WorkItem]) -> None:
-    """Load, once in this process, what every fork-started worker would otherwise load again.
-
-    Workers forked from this process inherit its memory: Numba code loaded here (afkit's
-    decoders and the processor's optional ``warm_up()``) and schemas built here (from the
-    first local file of the first few samples) cost them nothing — about a second per worker
-    and run otherwise.  Files whose schema an earlier run in this process built are not
-    read again.
-    Nothing is done where workers are spawned fresh.  Errors are left to the workers, which
-    report them against their chunks.
-    """
-    import multiprocessing
-
-    if multiprocessing.get_start_method(allow_none=False) != "fork":
-        return
-    from afkit.io.api import read, schema_is_cached
-    from afkit.io.warm import warm_up as warm_reader
-
-    warm_reader()
-    warm_up = getattr(processor, "warm_up", None)
-    if callable(warm_up):
-        warm_up()
-
-    from afkit.io.filespec import is_remote
-
-    firsts: dict[str, WorkItem] = {}
-    for item in items:
-        if not is_remote(item.file):  # remote opens would delay the start by their latency
-            firsts.setdefault(item.sample, item)
-    for item in list(firsts.values())[:_WARM_FILES]:
-        if schema_is_cached(item.file, item.tree):
-            continue  # an earlier run in this process built it: nothing to inherit anew
-        try:
-            read(item.file, tree=item.tree, entry_stop=0)
-        except (AfkitError, OSError):
-            continue
-
-
 def run(
     processor: Any,
     fileset: Fileset,
@@ -172,6 +85,7 @@ def run(
     on_error: OnError = "fail",
     progress: Callable[[int, int], None] | bool | None = None,
     client: Any = None,
+    pool: ProcessPool | None = None,
     site: SiteProfile | str | os.PathLike[str] | None = None,
     checkpoint: str | os.PathLike[str] | None = None,
     retries: int = 2,
@@ -181,11 +95,13 @@ def run(
 
     Args:
         executor: ``iterative``, ``processes``, ``dask`` or ``jobqueue``.
-        chunksize: entries per work item.  workers: local pool / LocalCluster size.
+        chunksize: entries per work item.  workers: local processes / LocalCluster size.
         on_error: ``fail`` (raise naming the file) or ``skip`` (report it, account its events).
         progress: ``True`` for a rich progress bar (with the Dask dashboard link), or a
             callable ``progress(done, total)`` called after each work item.
         client: for ``dask``: a ``distributed.Client``, a scheduler address, or None.
+        pool: for ``processes``: a :class:`ProcessPool` whose workers are kept across runs
+            (by default workers are forked for the run and stopped after it).
         site: for ``jobqueue``: a :class:`SiteProfile` or the path of one (YAML/JSON).
         checkpoint: directory keeping finished items; a rerun processes only the rest.
         retries, backoff: attempts and exponential delay for transient I/O errors.
@@ -196,6 +112,13 @@ def run(
         raise ConfigError(f"on_error must be 'fail' or 'skip', not {on_error!r}")
     if executor == "jobqueue" and site is None:
         raise ConfigError("the jobqueue executor needs a site profile (site=...)")
+    if pool is not None:
+        if not isinstance(pool, ProcessPool):
+            raise ConfigError(f"pool must be an afkit.ProcessPool, not {pool!r}")
+        if executor != "processes":
+            raise ConfigError(f"a ProcessPool runs the processes executor, not {executor!r}")
+        if workers is not None and workers != pool.workers:
+            raise ConfigError(f"workers={workers} differs from the pool's {pool.workers}")
     if progress is True:
         with _ProgressBar() as bar:
             return run(
@@ -207,6 +130,7 @@ def run(
                 on_error=on_error,
                 progress=bar,
                 client=client,
+                pool=pool,
                 site=site,
                 checkpoint=checkpoint,
                 retries=retries,
@@ -257,14 +181,22 @@ def run(
             progress(done, len(items))
 
     todo = [items[i] for i in pending]
-    if executor == "processes" and len(todo) > 1:
-        _warm_parent(processor, todo)
     if executor in ("iterative", "processes"):
-        stream = _local(
-            processor, todo, metadata, workers, executor == "processes", retries, backoff
+        started: list[int] = []
+        stream = local_outcomes(
+            processor,
+            todo,
+            metadata,
+            pool=pool,
+            workers=workers,
+            pooled=executor == "processes",
+            retries=retries,
+            backoff=backoff,
+            started=started,
         )
         for j, outcome in stream:
             record(pending[j], outcome)
+        report.workers_started = sum(started)
     else:
         from afkit.executors import dask as dask_executor
         from afkit.executors import jobqueue

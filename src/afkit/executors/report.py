@@ -37,6 +37,7 @@ class RunReport:
     from_checkpoint: int = 0  # work items taken from the checkpoint, not processed again
     dashboard: str | None = None  # the Dask dashboard of the run, when there is one
     versions: dict[str, str] = field(default_factory=dict)  # checked on every Dask worker
+    workers_started: int = 0  # local worker processes forked for this run (0: a warm pool's)
 
     @property
     def events_planned(self) -> int:

@@ -1,0 +1,360 @@
+"""Local worker processes: the ``processes`` executor and :class:`ProcessPool`.
+
+A run forks its worker processes from the driver after loading, once, what every worker
+needs (afkit's decoders, the processor's ``warm_up()``, the schemas of the fileset's layouts):
+they inherit it instead of each loading it again.  Forking still costs ~5-10 ms per worker and
+a run of a fraction of a second pays it every time; a :class:`ProcessPool` keeps its workers
+across runs, for notebooks and scripts that run again and again:
+
+    with afkit.ProcessPool(workers=2) as pool:
+        result, report = afkit.run(processor, fileset, pool=pool)
+
+Kept workers must not run stale code.  The processor is sent to the workers by value with
+each run (``cloudpickle``: classes and functions defined in a notebook or ``__main__`` travel
+as they are now), and the pool forks its workers again whenever a module outside the Python
+installation (the user's own code, an editable install) was reloaded or its file changed,
+or the working directory or an environment variable changed, since they were forked;
+:meth:`ProcessPool.restart` covers changes it cannot see.  A worker
+that dies (killed, out of memory) takes the pool with it: the chunks not yet done are
+resubmitted to fresh workers, a few times at most.
+"""
+
+from __future__ import annotations
+
+import gc
+import multiprocessing
+import os
+import site
+import sys
+import sysconfig
+import time
+from collections.abc import Iterator
+from concurrent.futures import Future, ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
+from typing import Any
+
+from afkit.exceptions import AfkitError, ConfigError
+from afkit.executors.plan import WorkItem, largest_first
+from afkit.executors.work import Outcome, process_item
+
+#: Samples whose first file the driver opens before forking workers, so that the workers
+#: inherit the schema of every layout among them (data and MC files differ, for one).
+#: Opening a file costs a few milliseconds; building a new layout's schema ~0.1 s per worker.
+_WARM_FILES = 32
+
+#: Times the workers of one run may die before the run gives up.
+MAX_RESTARTS = 3
+
+
+def forks() -> bool:
+    """Whether worker processes start as forks of this one (Linux) rather than fresh."""
+    return multiprocessing.get_start_method(allow_none=False) == "fork"
+
+
+def warm_parent(processor: Any, items: list[WorkItem]) -> None:
+    """Load, once in this process, what every fork-started worker would otherwise load again.
+
+    Workers forked from this process inherit its memory: Numba code loaded here (afkit's
+    decoders and the processor's optional ``warm_up()``) and schemas built here (from the
+    first local file of the first few samples) cost them nothing — about a second per worker
+    and run otherwise.  Files whose schema an earlier run in this process built are not
+    read again.
+    Nothing is done where workers are spawned fresh.  Errors are left to the workers, which
+    report them against their chunks.
+    """
+    if not forks():
+        return
+    from afkit.io.api import read, schema_is_cached
+    from afkit.io.filespec import is_remote
+    from afkit.io.warm import warm_up as warm_reader
+
+    warm_reader()
+    warm_up = getattr(processor, "warm_up", None)
+    if callable(warm_up):
+        warm_up()
+
+    firsts: dict[str, WorkItem] = {}
+    for item in items:
+        if not is_remote(item.file):  # remote opens would delay the start by their latency
+            firsts.setdefault(item.sample, item)
+    for item in list(firsts.values())[:_WARM_FILES]:
+        if schema_is_cached(item.file, item.tree):
+            continue  # an earlier run in this process built it: nothing to inherit anew
+        try:
+            read(item.file, tree=item.tree, entry_stop=0)
+        except (AfkitError, OSError):
+            continue
+
+
+def _installation_paths() -> tuple[str, ...]:
+    paths = {sysconfig.get_paths()[k] for k in ("stdlib", "platstdlib", "purelib", "platlib")}
+    paths.update(site.getsitepackages() if hasattr(site, "getsitepackages") else [])
+    user = site.getusersitepackages() if hasattr(site, "getusersitepackages") else None
+    if isinstance(user, str):
+        paths.add(user)
+    both = {q for p in paths if p for q in (p, os.path.realpath(p))}
+    return tuple(os.path.join(p, "") for p in both)
+
+
+_INSTALLED = _installation_paths()
+_installed_by_path: dict[str, bool] = {}
+
+
+def _installed(path: str) -> bool:
+    """Whether a module file belongs to the Python installation (cached: resolving links is
+    slow, and files of loaded modules do not move)."""
+    if path.startswith(_INSTALLED):
+        return True
+    known = _installed_by_path.get(path)
+    if known is None:
+        known = _installed_by_path[path] = os.path.realpath(path).startswith(_INSTALLED)
+    return known
+
+
+def user_modules() -> dict[str, tuple[int, int]]:
+    """The loaded modules that live outside the Python installation (the user's own code,
+    editable installs): name -> (object identity, file modification time in ns).
+
+    Installed packages, which do not change under a running interpreter, are left out to keep
+    this cheap (~1 ms).
+    """
+    found = {}
+    for name, module in list(sys.modules.items()):
+        path = getattr(module, "__file__", None)
+        if not isinstance(path, str) or _installed(path):
+            continue
+        try:
+            mtime = os.stat(path).st_mtime_ns
+        except OSError:
+            mtime = -1
+        found[name] = (id(module), mtime)
+    return found
+
+
+def changed_since(known: dict[str, tuple[int, int]], forked_ns: int) -> list[str]:
+    """Modules a worker forked at ``forked_ns`` may hold in another version than the driver:
+    those ``known`` then that were reloaded or edited since, and those imported later whose
+    file is newer than the fork.  Updates ``known`` with the modules imported since."""
+    changed = []
+    for name, (ident, mtime) in user_modules().items():
+        before = known.get(name)
+        if before is None:
+            if mtime > forked_ns:
+                changed.append(name)
+            known[name] = (ident, mtime)
+        elif before != (ident, mtime):
+            changed.append(name)
+    return changed
+
+
+def _surroundings() -> tuple[str, int]:
+    """The working directory and a digest of the environment variables."""
+    return os.getcwd(), hash(frozenset(os.environ.items()))
+
+
+def _ship(processor: Any) -> bytes:
+    """The processor pickled, by value where it is not importable (notebook and ``__main__``
+    code); a processor that cannot be pickled is a :class:`ConfigError` naming the reason."""
+    import cloudpickle
+
+    try:
+        shipped: bytes = cloudpickle.dumps(processor)
+    except Exception as err:  # pickling raises whatever the object's state raises
+        raise ConfigError(
+            f"the processor {type(processor).__name__} cannot be sent to worker processes "
+            f"({type(err).__name__}: {err}); run it with executor='iterative' or keep "
+            "unpicklable state (open files, locks, clients) out of it"
+        ) from err
+    return shipped
+
+
+def process_shipped(
+    shipped: bytes, item: WorkItem, metadata: dict[str, Any], retries: int, backoff: float
+) -> Outcome:
+    """Worker side: unpack this run's processor (a fresh copy per chunk, as a plain pickle
+    would give) and process the item."""
+    import pickle
+
+    return process_item(pickle.loads(shipped), item, metadata, retries, backoff)
+
+
+class ProcessPool:
+    """Local worker processes kept from one :func:`afkit.run` to the next.
+
+    Args:
+        workers: number of processes (default: one per core).
+
+    Workers are forked at the first run (after the driver has loaded what they need) and
+    again only when the user's code changed, a worker died, or :meth:`restart` is called.
+    Use it as a context manager, or call :meth:`close`.
+    """
+
+    def __init__(self, workers: int | None = None) -> None:
+        if workers is not None and (not isinstance(workers, int) or workers < 1):
+            raise ConfigError(f"workers must be a positive integer, not {workers!r}")
+        self.workers = workers or os.cpu_count() or 1
+        self.starts = 0  # how many times workers were forked (each start forks all of them)
+        self._executor: ProcessPoolExecutor | None = None
+        self.single_use = False  # one run's own pool: no code to track between runs
+        self._modules: dict[str, tuple[int, int]] = {}  # user code as the workers have it
+        self._forked_ns = 0
+        self._surroundings: tuple[str, int] = ("", 0)  # working directory, environment
+        self._closed = False
+
+    def __enter__(self) -> ProcessPool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        running = "running" if self._executor is not None else "not started"
+        return f"ProcessPool(workers={self.workers}, {running}, starts={self.starts})"
+
+    @property
+    def pids(self) -> list[int]:
+        """Process ids of the running workers (none before the first run)."""
+        processes = getattr(self._executor, "_processes", None) or {}
+        return sorted(processes)
+
+    def close(self, *, wait: bool = True) -> None:
+        """Stop the workers; the pool cannot run anything afterwards."""
+        self._closed = True
+        self._stop(wait=wait)
+
+    def restart(self) -> None:
+        """Fork fresh workers at the next run (after changes the pool cannot see)."""
+        self._stop(wait=True)
+
+    def _stop(self, *, wait: bool) -> None:
+        if self._executor is not None:
+            self._executor.shutdown(wait=wait, cancel_futures=True)
+            self._executor = None
+
+    def _stale(self) -> bool:
+        """Whether the workers' copy of the driver differs from the driver in what a run
+        depends on: user code, the working directory (relative paths) or the environment."""
+        if _surroundings() != self._surroundings:
+            return True
+        return bool(changed_since(self._modules, self._forked_ns))
+
+    def _ready(self, processor: Any, items: list[WorkItem]) -> tuple[ProcessPoolExecutor, int]:
+        """The running executor, forked anew if there is none or the user's code changed;
+        with the number of workers forked for this call."""
+        if self._closed:
+            raise ConfigError("this ProcessPool is closed")
+        if self._executor is not None and not self._stale():
+            return self._executor, 0
+        self._stop(wait=False)
+        warm_parent(processor, items)
+        modules, forked_ns = ({} if self.single_use else user_modules()), time.time_ns()
+        self._surroundings = _surroundings()
+        # Forked workers share the driver's memory pages until written.  The cycle collector
+        # writes to every object it visits, so its first full pass in each worker would copy
+        # the whole driver heap (Numba and LLVM included); frozen objects are not visited.
+        freeze = forks()
+        if freeze:
+            gc.freeze()  # (no collection first: a full pass costs ~0.1 s with Numba loaded)
+        try:
+            executor = ProcessPoolExecutor(self.workers)
+            executor.submit(int)  # forking workers start at the first submission: now, frozen
+        finally:
+            if freeze:
+                gc.unfreeze()
+        self._executor, self._modules, self._forked_ns = executor, modules, forked_ns
+        self.starts += 1
+        return executor, self.workers
+
+    def outcomes(
+        self,
+        processor: Any,
+        items: list[WorkItem],
+        metadata: dict[str, dict[str, Any]],
+        retries: int,
+        backoff: float,
+        started: list[int] | None = None,
+    ) -> Iterator[tuple[int, Outcome]]:
+        """Process ``items`` (largest first); yield ``(index, outcome)`` as they finish.
+
+        Items of workers that died are resubmitted to fresh workers, up to
+        :data:`MAX_RESTARTS` times.  ``started`` (a list) gets the number of workers forked.
+        When the caller stops early (a failed chunk), items not started are cancelled.
+        """
+        shipped = _ship(processor)
+        todo = largest_first(items)
+        restarts = 0
+        while todo:
+            executor, forked = self._ready(processor, [items[i] for i in todo])
+            if started is not None:
+                started.append(forked)
+            futures: dict[Future[Outcome], int] = {}
+            broken = False
+            try:
+                for i in todo:
+                    futures[
+                        executor.submit(
+                            process_shipped,
+                            shipped,
+                            items[i],
+                            metadata[items[i].sample],
+                            retries,
+                            backoff,
+                        )
+                    ] = i
+                finished: set[int] = set()
+                for future in as_completed(futures):
+                    try:
+                        outcome = future.result()
+                    except BrokenProcessPool:
+                        broken = True
+                        break
+                    finished.add(futures[future])
+                    yield futures[future], outcome
+            except BrokenProcessPool:  # raised by submit once the pool is broken
+                broken, finished = True, set()  # nothing was yielded yet
+            finally:
+                for future in futures:
+                    future.cancel()  # a no-op for items done or running
+            if not broken:
+                return
+            self._stop(wait=False)
+            restarts += 1
+            lost = [i for i in todo if i not in finished]
+            if restarts > MAX_RESTARTS:
+                raise AfkitError(
+                    f"worker processes died {restarts} times in this run; "
+                    f"{len(lost)} chunk(s) not processed, first: {items[lost[0]].key}"
+                )
+            todo = lost
+
+
+def local_outcomes(
+    processor: Any,
+    items: list[WorkItem],
+    metadata: dict[str, dict[str, Any]],
+    *,
+    pool: ProcessPool | None,
+    workers: int | None,
+    pooled: bool,
+    retries: int,
+    backoff: float,
+    started: list[int] | None = None,
+) -> Iterator[tuple[int, Outcome]]:
+    """The outcomes of a local run: in this process (``iterative``, or a single item), in the
+    given :class:`ProcessPool`, or in one made for this run and stopped after it."""
+    if pool is not None:
+        yield from pool.outcomes(processor, items, metadata, retries, backoff, started)
+        return
+    if not pooled or len(items) <= 1:
+        for i, item in enumerate(items):
+            yield i, process_item(processor, item, metadata[item.sample], retries, backoff)
+        return
+    own = ProcessPool(workers)
+    own.single_use = True
+    try:
+        yield from own.outcomes(processor, items, metadata, retries, backoff, started)
+    finally:
+        # Every result is in (or the run failed): items not started are dropped, and the
+        # workers are left to exit on their own — the pool's thread reaps them — instead of
+        # the caller waiting ~10 ms for it (or, failing fast, for the whole queue).
+        own.close(wait=False)

@@ -1,0 +1,186 @@
+"""ProcessPool: local workers kept across runs, never running stale code, losing nothing."""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+import afkit
+from afkit.fileset import FileEntry, Fileset
+from tests.executors.processors import DiesOnceProcessor, JetProcessor
+from tests.executors.test_run import _fileset
+
+
+def _same(result: dict[str, Any], reference: dict[str, Any]) -> None:
+    for sample in ("r21", "r24"):
+        assert result[sample]["jets"] == reference[sample]["jets"]
+        assert np.array_equal(
+            result[sample]["pt"].values(flow=True), reference[sample]["pt"].values(flow=True)
+        )
+        numbers = result[sample]["event_numbers"]
+        assert sorted(numbers) == sorted(reference[sample]["event_numbers"])
+        assert len(numbers) == len(set(numbers))  # no chunk counted twice
+
+
+@pytest.fixture
+def fileset(tmp_path: Path, r21: Path, r24: Path) -> Fileset:
+    return _fileset(tmp_path, r21, r24)
+
+
+@pytest.fixture
+def reference(fileset: Fileset) -> dict[str, Any]:
+    result, _ = afkit.run(JetProcessor(), fileset, executor="iterative", chunksize=1000)
+    return result
+
+
+def test_a_pool_keeps_its_workers_across_runs(fileset: Fileset, reference: Any) -> None:
+    with afkit.ProcessPool(workers=2) as pool:
+        assert pool.pids == []
+        first, report1 = afkit.run(JetProcessor(), fileset, pool=pool, chunksize=7)
+        pids = pool.pids
+        second, report2 = afkit.run(JetProcessor(), fileset, pool=pool, chunksize=13)
+        assert len(pids) == 2
+        assert pool.pids == pids
+        assert (report1.workers_started, report2.workers_started, pool.starts) == (2, 0, 1)
+    assert report1.complete
+    assert report2.complete
+    _same(first, reference)
+    _same(second, reference)
+    assert pool.pids == []
+    with pytest.raises(afkit.ConfigError, match="closed"):
+        afkit.run(JetProcessor(), fileset, pool=pool)
+
+
+def _counter(step: int) -> Any:
+    class Counter:  # defined here, not importable: it can only travel by value
+        def process(self, events: Any, context: Any) -> dict[str, int]:
+            return {"total": step * len(events)}
+
+    return Counter()
+
+
+def test_notebook_code_travels_by_value(fileset: Fileset) -> None:
+    """A class redefined between runs (a notebook cell run again) is the one that runs."""
+    with afkit.ProcessPool(workers=2) as pool:
+        one, _ = afkit.run(_counter(1), fileset, pool=pool, chunksize=10)
+        three, report = afkit.run(_counter(3), fileset, pool=pool, chunksize=10)
+    assert (one["total"], three["total"]) == (90, 270)
+    assert report.workers_started == 0
+
+
+MODULE = """
+WEIGHT = {weight}
+
+
+class Weighted:
+    def process(self, events, context):
+        return {{"total": WEIGHT * len(events)}}
+"""
+
+
+def test_a_reloaded_module_gets_fresh_workers(
+    fileset: Fileset, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Workers import user modules by name: after the module is edited and reloaded in the
+    driver, the pool forks workers that have the new version."""
+    code = tmp_path / "code"
+    code.mkdir()
+    (code / "afkit_user_weights.py").write_text(MODULE.format(weight=2))
+    monkeypatch.syspath_prepend(str(code))
+    module = importlib.import_module("afkit_user_weights")
+    try:
+        with afkit.ProcessPool(workers=2) as pool:
+            before, r1 = afkit.run(module.Weighted(), fileset, pool=pool, chunksize=10)
+            again, r2 = afkit.run(module.Weighted(), fileset, pool=pool, chunksize=10)
+            (code / "afkit_user_weights.py").write_text(MODULE.format(weight=5))
+            module = importlib.reload(module)
+            after, r3 = afkit.run(module.Weighted(), fileset, pool=pool, chunksize=10)
+        assert (before["total"], again["total"], after["total"]) == (180, 180, 450)
+        assert (r1.workers_started, r2.workers_started, r3.workers_started) == (2, 0, 2)
+    finally:
+        sys.modules.pop("afkit_user_weights", None)
+
+
+def test_a_changed_environment_gets_fresh_workers(
+    fileset: Fileset, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Workers see the environment and working directory of their fork: a change to either
+    in the driver forks new ones."""
+    with afkit.ProcessPool(workers=1) as pool:
+        started = [afkit.run(JetProcessor(), fileset, pool=pool)[1].workers_started]
+        monkeypatch.setenv("AFKIT_POOL_TEST", "1")
+        started.append(afkit.run(JetProcessor(), fileset, pool=pool)[1].workers_started)
+        started.append(afkit.run(JetProcessor(), fileset, pool=pool)[1].workers_started)
+        monkeypatch.chdir(tmp_path)
+        started.append(afkit.run(JetProcessor(), fileset, pool=pool)[1].workers_started)
+    assert started == [1, 1, 0, 1]
+
+
+@pytest.mark.parametrize("kept", [False, True], ids=["forked-per-run", "pool"])
+def test_a_killed_worker_loses_nothing(
+    fileset: Fileset, reference: Any, tmp_path: Path, kept: bool
+) -> None:
+    """SIGKILL of a worker mid-run: its chunks (and the others not yet done) go to fresh
+    workers; the result is the clean run's, no chunk counted twice."""
+    marker = tmp_path / "killed"
+    processor = DiesOnceProcessor(str(marker), entry=14)
+    if kept:
+        with afkit.ProcessPool(workers=2) as pool:
+            result, report = afkit.run(processor, fileset, pool=pool, chunksize=7)
+            after, again = afkit.run(JetProcessor(), fileset, pool=pool, chunksize=7)
+        assert again.workers_started == 0
+        assert again.complete
+        _same(after, reference)
+    else:
+        result, report = afkit.run(processor, fileset, executor="processes", chunksize=7, workers=2)
+    assert marker.exists()  # a worker did die
+    assert report.complete
+    assert report.events_processed == 90
+    assert report.workers_started == 4
+    _same(result, reference)
+
+
+def test_a_pool_outlives_a_failed_run(fileset: Fileset, reference: Any, tmp_path: Path) -> None:
+    broken = tmp_path / "broken.root"
+    broken.write_bytes((tmp_path / "uproot-issue-951.root").read_bytes()[:600_000])
+    r24 = fileset.samples["r24"]
+    bad_files = [FileEntry("broken.root", "CollectionTree", 50)]
+    bad = Fileset({"r24": dataclasses.replace(r24, files=bad_files)}, 1.0, base=tmp_path)
+    with afkit.ProcessPool(workers=2) as pool:
+        with pytest.raises(afkit.AfkitError, match=r"broken\.root"):
+            afkit.run(JetProcessor(), bad, pool=pool, chunksize=7)
+        result, report = afkit.run(JetProcessor(), fileset, pool=pool, chunksize=7)
+    assert report.complete
+    assert report.workers_started == 0
+    _same(result, reference)
+
+
+def test_pool_arguments(fileset: Fileset) -> None:
+    with pytest.raises(afkit.ConfigError, match="positive"):
+        afkit.ProcessPool(workers=0)
+    with afkit.ProcessPool(workers=1) as pool:
+        with pytest.raises(afkit.ConfigError, match="processes executor"):
+            afkit.run(JetProcessor(), fileset, executor="iterative", pool=pool)
+        with pytest.raises(afkit.ConfigError, match="differs"):
+            afkit.run(JetProcessor(), fileset, pool=pool, workers=2)
+        with pytest.raises(afkit.ConfigError, match="ProcessPool"):
+            afkit.run(JetProcessor(), fileset, pool="mine")  # type: ignore[arg-type]
+        assert "workers=1" in repr(pool)
+
+
+class HoldsALock(JetProcessor):
+    def __init__(self) -> None:
+        import threading
+
+        self.lock = threading.Lock()
+
+
+def test_an_unpicklable_processor_is_named(fileset: Fileset) -> None:
+    with pytest.raises(afkit.ConfigError, match="HoldsALock cannot be sent"):
+        afkit.run(HoldsALock(), fileset, executor="processes", workers=2, chunksize=7)
