@@ -22,6 +22,7 @@ PUBLIC = {
     "MissingNameError",
     "MissingTreeError",
     "NotRootFileError",
+    "ProcessPool",
     "RunReport",
     "TruncatedFileError",
     "UnknownEncodingError",
