@@ -146,6 +146,35 @@ def test_a_killed_worker_loses_nothing(
     _same(result, reference)
 
 
+def test_a_worker_lost_between_runs_is_replaced(fileset: Fileset, reference: Any) -> None:
+    import os
+    import signal
+
+    with afkit.ProcessPool(workers=2) as pool:
+        afkit.run(JetProcessor(), fileset, pool=pool, chunksize=7)
+        os.kill(pool.pids[0], signal.SIGKILL)  # an idle worker lost (out of memory, say)
+        result, report = afkit.run(JetProcessor(), fileset, pool=pool, chunksize=7)
+    assert report.complete
+    assert report.workers_started == 2
+    _same(result, reference)
+
+
+def test_one_run_at_a_time(fileset: Fileset) -> None:
+    from afkit.executors.plan import plan
+
+    items = plan(fileset, chunksize=30)
+    metadata: dict[str, dict[str, Any]] = {name: {} for name in fileset.samples}
+    with afkit.ProcessPool(workers=1) as pool:
+        first = pool.outcomes(JetProcessor(), items, metadata, 0, 0.0)
+        next(first)  # a run in progress
+        with pytest.raises(afkit.ConfigError, match="one at a time"):
+            next(pool.outcomes(JetProcessor(), items, metadata, 0, 0.0))
+        first.close()  # the first run stops (its queued chunks are cancelled)
+        done = list(pool.outcomes(JetProcessor(), items, metadata, 0, 0.0))
+    assert sorted(i for i, _ in done) == list(range(len(items)))
+    assert all(error is None for _, (_, error) in done)
+
+
 def test_a_pool_outlives_a_failed_run(fileset: Fileset, reference: Any, tmp_path: Path) -> None:
     broken = tmp_path / "broken.root"
     broken.write_bytes((tmp_path / "uproot-issue-951.root").read_bytes()[:600_000])

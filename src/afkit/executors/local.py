@@ -200,6 +200,7 @@ class ProcessPool:
         self._forked_ns = 0
         self._surroundings: tuple[str, int] = ("", 0)  # working directory, environment
         self._closed = False
+        self._running = False  # a run is consuming outcomes
 
     def __enter__(self) -> ProcessPool:
         return self
@@ -279,7 +280,25 @@ class ProcessPool:
         Items of workers that died are resubmitted to fresh workers, up to
         :data:`MAX_RESTARTS` times.  ``started`` (a list) gets the number of workers forked.
         When the caller stops early (a failed chunk), items not started are cancelled.
+        One run at a time: a second run while one is in progress is a :class:`ConfigError`.
         """
+        if self._running:
+            raise ConfigError("this ProcessPool is running another afkit.run; one at a time")
+        self._running = True
+        try:
+            yield from self._outcomes(processor, items, metadata, retries, backoff, started)
+        finally:
+            self._running = False
+
+    def _outcomes(
+        self,
+        processor: Any,
+        items: list[WorkItem],
+        metadata: dict[str, dict[str, Any]],
+        retries: int,
+        backoff: float,
+        started: list[int] | None,
+    ) -> Iterator[tuple[int, Outcome]]:
         shipped = _ship(processor)
         todo = largest_first(items)
         restarts = 0
