@@ -107,6 +107,45 @@ def test_a_reloaded_module_gets_fresh_workers(
         sys.modules.pop("afkit_user_weights", None)
 
 
+def _lazy_user() -> Any:
+    class UsesAHelper:  # imports its helper in the workers only: the driver never has it
+        def process(self, events: Any, context: Any) -> dict[str, int]:
+            import afkit_user_helper
+
+            return {"total": afkit_user_helper.WEIGHT * len(events)}
+
+    return UsesAHelper()
+
+
+def test_a_module_only_the_workers_imported_is_not_run_stale(
+    fileset: Fileset, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The workers check, once per run, that no user module they hold was edited since they
+    were forked; a stale one makes the pool fork fresh workers for the run (once: a file
+    dated in the future does not make it loop)."""
+    import os
+    import time
+
+    code = tmp_path / "code"
+    code.mkdir()
+    helper = code / "afkit_user_helper.py"
+    helper.write_text("WEIGHT = 2\n")
+    monkeypatch.syspath_prepend(str(code))
+    with afkit.ProcessPool(workers=2) as pool:
+        first, r1 = afkit.run(_lazy_user(), fileset, pool=pool, chunksize=10)
+        assert "afkit_user_helper" not in sys.modules  # only the workers imported it
+        helper.write_text("WEIGHT = 5\n")
+        second, r2 = afkit.run(_lazy_user(), fileset, pool=pool, chunksize=10)
+        third, r3 = afkit.run(_lazy_user(), fileset, pool=pool, chunksize=10)
+        ahead = time.time_ns() + 3600 * 10**9
+        os.utime(helper, ns=(ahead, ahead))
+        fourth, r4 = afkit.run(_lazy_user(), fileset, pool=pool, chunksize=10)
+    totals = [x["total"] for x in (first, second, third, fourth)]
+    assert totals == [180, 450, 450, 450]
+    assert [r.workers_started for r in (r1, r2, r3, r4)] == [2, 2, 0, 2]
+    assert all(r.complete for r in (r1, r2, r3, r4))
+
+
 def test_a_changed_environment_gets_fresh_workers(
     fileset: Fileset, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:

@@ -11,12 +11,14 @@ across runs, for notebooks and scripts that run again and again:
 
 Kept workers must not run stale code.  The processor is sent to the workers by value with
 each run (``cloudpickle``: classes and functions defined in a notebook or ``__main__`` travel
-as they are now), and the pool forks its workers again whenever a module outside the Python
-installation (the user's own code, an editable install) was reloaded or its file changed,
-or the working directory or an environment variable changed, since they were forked;
-:meth:`ProcessPool.restart` covers changes it cannot see.  A worker
-that dies (killed, out of memory) takes the pool with it: the chunks not yet done are
-resubmitted to fresh workers, a few times at most.
+as they are now).  The pool forks its workers again when, since they were forked, a module
+outside the Python installation (the user's own code, an editable install) was reloaded or
+edited in the driver, or the working directory or an environment variable changed; and each
+worker checks once per run that no such module it imported itself (one the driver never
+imported) was edited since its fork, refusing the run's chunks otherwise so that fresh workers
+take them.  :meth:`ProcessPool.restart` covers what none of this sees (data files read at
+import time, say).  A worker that dies (killed, out of memory) takes the pool with it: the
+chunks not yet done are resubmitted to fresh workers, a few times at most.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ import site
 import sys
 import sysconfig
 import time
+import uuid
 from collections.abc import Iterator
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
@@ -168,13 +171,49 @@ def _ship(processor: Any) -> bytes:
     return shipped
 
 
+class StaleWorker(Exception):
+    """A kept worker holds a user module whose file changed after the worker was forked."""
+
+
+#: Set in each worker of a kept pool by its initializer: when the pool forked it.
+_worker_forked_ns = 0
+#: A worker found stale stays so: it refuses every chunk until the pool replaces it.
+_worker_stale = ""
+_worker_checked_run = ""
+
+
+def _worker_init(forked_ns: int) -> None:
+    global _worker_forked_ns
+    _worker_forked_ns = forked_ns
+
+
+def _refuse_if_stale(run: str) -> None:
+    """Worker side, once per run: a module outside the Python installation whose file is newer
+    than this worker's fork may be loaded here in its old version (the driver never imported
+    it, so the driver cannot tell): refuse, and let the pool fork fresh workers."""
+    global _worker_stale, _worker_checked_run
+    if not _worker_stale and run and run != _worker_checked_run and _worker_forked_ns:
+        _worker_checked_run = run
+        edited = [n for n, (_, mtime) in user_modules().items() if mtime > _worker_forked_ns]
+        _worker_stale = ", ".join(sorted(edited))
+    if _worker_stale:
+        raise StaleWorker(_worker_stale)
+
+
 def process_shipped(
-    shipped: bytes, item: WorkItem, metadata: dict[str, Any], retries: int, backoff: float
+    shipped: bytes,
+    run: str,
+    item: WorkItem,
+    metadata: dict[str, Any],
+    retries: int,
+    backoff: float,
 ) -> Outcome:
-    """Worker side: unpack this run's processor (a fresh copy per chunk, as a plain pickle
-    would give) and process the item."""
+    """Worker side: check the worker's code is current (``run``: the run's id, empty for no
+    check), unpack this run's processor (a fresh copy per chunk, as a plain pickle would give)
+    and process the item."""
     import pickle
 
+    _refuse_if_stale(run)
     return process_item(pickle.loads(shipped), item, metadata, retries, backoff)
 
 
@@ -257,7 +296,11 @@ class ProcessPool:
         if freeze:
             gc.freeze()  # (no collection first: a full pass costs ~0.1 s with Numba loaded)
         try:
-            executor = ProcessPoolExecutor(self.workers)
+            executor = ProcessPoolExecutor(
+                self.workers,
+                initializer=_worker_init,
+                initargs=(0 if self.single_use else forked_ns,),
+            )
             executor.submit(int)  # forking workers start at the first submission: now, frozen
         finally:
             if freeze:
@@ -302,43 +345,52 @@ class ProcessPool:
         shipped = _ship(processor)
         todo = largest_first(items)
         restarts = 0
+        run = uuid.uuid4().hex  # workers check their code once per run
         while todo:
             executor, forked = self._ready(processor, [items[i] for i in todo])
             if started is not None:
                 started.append(forked)
             futures: dict[Future[Outcome], int] = {}
-            broken = False
+            broken = stale = False
+            finished: set[int] = set()
             try:
                 for i in todo:
                     futures[
                         executor.submit(
                             process_shipped,
                             shipped,
+                            run,
                             items[i],
                             metadata[items[i].sample],
                             retries,
                             backoff,
                         )
                     ] = i
-                finished: set[int] = set()
                 for future in as_completed(futures):
                     try:
                         outcome = future.result()
                     except BrokenProcessPool:
                         broken = True
                         break
+                    except StaleWorker:
+                        stale = True
+                        break
                     finished.add(futures[future])
                     yield futures[future], outcome
             except BrokenProcessPool:  # raised by submit once the pool is broken
-                broken, finished = True, set()  # nothing was yielded yet
+                broken = True  # (nothing was yielded yet)
             finally:
                 for future in futures:
                     future.cancel()  # a no-op for items done or running
+            lost = [i for i in todo if i not in finished]
+            if stale:
+                self._stop(wait=False)
+                todo, run = lost, ""  # fresh workers; once (a file dated ahead never passes)
+                continue
             if not broken:
                 return
             self._stop(wait=False)
             restarts += 1
-            lost = [i for i in todo if i not in finished]
             if restarts > MAX_RESTARTS:
                 raise AfkitError(
                     f"worker processes died {restarts} times in this run; "
