@@ -212,7 +212,13 @@ def run(
                 progress.note(f"Dask dashboard: {report.dashboard}")
             report.versions = dask_executor.preflight(connected)
             stream = dask_executor.outcomes(
-                connected, processor, todo, metadata, retries=retries, backoff=backoff
+                connected,
+                processor,
+                todo,
+                metadata,
+                chunksize=chunksize,
+                retries=retries,
+                backoff=backoff,
             )
             for j, outcome in stream:
                 record(pending[j], outcome)
