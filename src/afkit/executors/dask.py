@@ -1,9 +1,10 @@
-"""The Dask executor: one future per work item on any ``distributed`` cluster.
+"""The Dask executor: one future per work item on any ``distributed`` cluster (work items
+smaller than the chunk size share a future: :func:`task_groups`).
 
 No task graph is built: work items are submitted directly (``client.submit``) and collected
 as they finish; accumulators are merged by the driver in plan order.  Dask reschedules the
 tasks of a worker that dies (up to ``distributed.scheduler.allowed-failures`` times, then the
-item is reported as failed), so a lost worker costs time, not events.
+task's items are reported as failed), so a lost worker costs time, not events.
 """
 
 from __future__ import annotations
