@@ -31,7 +31,7 @@ import sys
 import sysconfig
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
@@ -329,74 +329,66 @@ class ProcessPool:
             raise ConfigError("this ProcessPool is running another afkit.run; one at a time")
         self._running = True
         try:
-            yield from self._outcomes(processor, items, metadata, retries, backoff, started)
+            shipped = _ship(processor)
+            todo = largest_first(items)
+            restarts = 0
+            run = uuid.uuid4().hex  # workers check their code once per run
+            while todo:
+                executor, forked = self._ready(processor, [items[i] for i in todo])
+                if started is not None:
+                    started.append(forked)
+                calls = {
+                    i: (shipped, run, items[i], metadata[items[i].sample], retries, backoff)
+                    for i in todo
+                }
+                finished: set[int] = set()
+                ending = yield from _collect(executor, calls, finished)
+                if ending == "done":
+                    return
+                self._stop(wait=False)
+                lost = [i for i in todo if i not in finished]
+                if ending == "stale":
+                    todo, run = lost, ""  # fresh workers; once (a file dated ahead never passes)
+                    continue
+                restarts += 1
+                if restarts > MAX_RESTARTS:
+                    raise AfkitError(
+                        f"worker processes died {restarts} times in this run; "
+                        f"{len(lost)} chunk(s) not processed, first: {items[lost[0]].key}"
+                    )
+                todo = lost
         finally:
             self._running = False
 
-    def _outcomes(
-        self,
-        processor: Any,
-        items: list[WorkItem],
-        metadata: dict[str, dict[str, Any]],
-        retries: int,
-        backoff: float,
-        started: list[int] | None,
-    ) -> Iterator[tuple[int, Outcome]]:
-        shipped = _ship(processor)
-        todo = largest_first(items)
-        restarts = 0
-        run = uuid.uuid4().hex  # workers check their code once per run
-        while todo:
-            executor, forked = self._ready(processor, [items[i] for i in todo])
-            if started is not None:
-                started.append(forked)
-            futures: dict[Future[Outcome], int] = {}
-            broken = stale = False
-            finished: set[int] = set()
+
+def _collect(
+    executor: ProcessPoolExecutor,
+    calls: dict[int, tuple[Any, ...]],
+    finished: set[int],
+) -> Generator[tuple[int, Outcome], None, str]:
+    """Submit ``process_shipped(*args)`` for each item of ``calls`` (in their order); yield
+    ``(item, outcome)`` as they finish, adding each item to ``finished``.  Returns how it ended:
+    ``done``, ``broken`` (a worker died) or ``stale`` (a worker's code is out of date).  Items
+    not started when it ends, or when the caller stops early, are cancelled."""
+    futures: dict[Future[Outcome], int] = {}
+    try:
+        for i, args in calls.items():
+            futures[executor.submit(process_shipped, *args)] = i
+        for future in as_completed(futures):
             try:
-                for i in todo:
-                    futures[
-                        executor.submit(
-                            process_shipped,
-                            shipped,
-                            run,
-                            items[i],
-                            metadata[items[i].sample],
-                            retries,
-                            backoff,
-                        )
-                    ] = i
-                for future in as_completed(futures):
-                    try:
-                        outcome = future.result()
-                    except BrokenProcessPool:
-                        broken = True
-                        break
-                    except StaleWorker:
-                        stale = True
-                        break
-                    finished.add(futures[future])
-                    yield futures[future], outcome
-            except BrokenProcessPool:  # raised by submit once the pool is broken
-                broken = True  # (nothing was yielded yet)
-            finally:
-                for future in futures:
-                    future.cancel()  # a no-op for items done or running
-            lost = [i for i in todo if i not in finished]
-            if stale:
-                self._stop(wait=False)
-                todo, run = lost, ""  # fresh workers; once (a file dated ahead never passes)
-                continue
-            if not broken:
-                return
-            self._stop(wait=False)
-            restarts += 1
-            if restarts > MAX_RESTARTS:
-                raise AfkitError(
-                    f"worker processes died {restarts} times in this run; "
-                    f"{len(lost)} chunk(s) not processed, first: {items[lost[0]].key}"
-                )
-            todo = lost
+                outcome = future.result()
+            except BrokenProcessPool:
+                return "broken"
+            except StaleWorker:
+                return "stale"
+            finished.add(futures[future])
+            yield futures[future], outcome
+    except BrokenProcessPool:  # raised by submit once the pool is broken (nothing yielded)
+        return "broken"
+    finally:
+        for future in futures:
+            future.cancel()  # a no-op for items done or running
+    return "done"
 
 
 def local_outcomes(
