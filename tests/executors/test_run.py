@@ -244,23 +244,3 @@ def test_largest_chunks_are_handed_out_first() -> None:
     items = [WorkItem("s", f"f{i}", "t", 0, n) for i, n in enumerate(sizes)]
     assert largest_first(items) == [1, 4, 0, 2, 3]  # ties keep plan order
     assert largest_first([]) == []
-
-
-def test_small_chunks_share_tasks_on_dask() -> None:
-    from afkit.executors.dask import task_groups
-    from afkit.executors.plan import WorkItem, grouped
-
-    sizes = [10, 10, 4, 3, 3, 2, 1, 10]
-    items = [WorkItem("s", f"f{i}", "t", 0, n) for i, n in enumerate(sizes)]
-    order = [0, 1, 7, 2, 3, 4, 5, 6]  # largest first
-    assert grouped(items, order, 6) == [[0], [1], [7], [2, 3], [4, 5, 6]]
-    assert grouped(items, order, 1) == [[i] for i in order]
-    assert grouped([], [], 5) == []
-    # one thread: 43 events over at least 4 tasks -> groups of >= 10 events (the chunk size)
-    groups = task_groups(items, chunksize=10, threads=1)
-    assert sorted(i for g in groups for i in g) == list(range(len(items)))
-    assert all(sum(sizes[i] for i in g) >= 10 for g in groups[:-1])
-    # more threads: groups shrink to ceil(43 / (4 threads)) events so every thread gets ~4
-    assert task_groups(items, chunksize=10, threads=2)[3:] == [[2, 3], [4, 5, 6]]  # >= 6 events
-    assert task_groups(items, chunksize=10, threads=4)[-1] == [5, 6]  # >= 3 events
-    assert len(task_groups(items, chunksize=10, threads=8)) == len(items)  # >= 2: no groups

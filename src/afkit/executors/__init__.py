@@ -5,10 +5,9 @@
 for the run or kept in a :class:`ProcessPool` across runs; the default),
 ``dask`` (any ``distributed.Client`` or scheduler address; a ``LocalCluster`` if none) and
 ``jobqueue`` (SLURM/HTCondor/PBS worker jobs from a :class:`SiteProfile`).  One task per work
-item (on Dask, items smaller than the chunk size share tasks), accumulators tree-reduced in plan
-order, so every executor and chunking gives the same result.  Bad files: ``on_error="fail"``
-raises the first error (naming the file); ``"skip"`` records it and accounts the skipped
-events.  ``checkpoint=DIR`` makes a killed run resumable.
+item, accumulators tree-reduced in plan order, so every executor and chunking gives the same
+result.  Bad files: ``on_error="fail"`` raises the first error (naming the file); ``"skip"``
+records it and accounts the skipped events.  ``checkpoint=DIR`` makes a killed run resumable.
 """
 
 from __future__ import annotations
@@ -213,13 +212,7 @@ def run(
                 progress.note(f"Dask dashboard: {report.dashboard}")
             report.versions = dask_executor.preflight(connected)
             stream = dask_executor.outcomes(
-                connected,
-                processor,
-                todo,
-                metadata,
-                chunksize=chunksize,
-                retries=retries,
-                backoff=backoff,
+                connected, processor, todo, metadata, retries=retries, backoff=backoff
             )
             for j, outcome in stream:
                 record(pending[j], outcome)

@@ -1,10 +1,9 @@
-"""The Dask executor: one future per work item on any ``distributed`` cluster (work items
-smaller than the chunk size share a future: :func:`task_groups`).
+"""The Dask executor: one future per work item on any ``distributed`` cluster.
 
 No task graph is built: work items are submitted directly (``client.submit``) and collected
 as they finish; accumulators are merged by the driver in plan order.  Dask reschedules the
 tasks of a worker that dies (up to ``distributed.scheduler.allowed-failures`` times, then the
-task's items are reported as failed), so a lost worker costs time, not events.
+item is reported as failed), so a lost worker costs time, not events.
 """
 
 from __future__ import annotations
@@ -15,12 +14,8 @@ from contextlib import contextmanager
 from typing import Any
 
 from afkit.exceptions import ConfigError, MissingDependencyError
-from afkit.executors.plan import WorkItem, grouped, largest_first
-from afkit.executors.work import Outcome, process_items
-
-#: Small chunks are grouped into tasks of at least this many chunks' worth of work per
-#: worker thread: enough tasks to balance the workers' finishing times.
-TASKS_PER_THREAD = 4
+from afkit.executors.plan import WorkItem, largest_first
+from afkit.executors.work import Outcome, process_item
 
 #: Compared between the driver and every worker before a run (a mismatch breaks pickling or
 #: changes results in ways that are hard to trace).
@@ -105,58 +100,45 @@ def preflight(client: Any) -> dict[str, Any]:
     return dict(mine["packages"], python=mine["host"].get("python"))
 
 
-def task_groups(items: list[WorkItem], chunksize: int, threads: int) -> list[list[int]]:
-    """Items grouped into tasks, largest first: chunks smaller than ``chunksize`` (small files,
-    files' last chunks) share a task up to ``chunksize`` events, as long as every worker thread
-    still gets :data:`TASKS_PER_THREAD` tasks or more."""
-    total = sum(item.events for item in items)
-    target = min(chunksize, -(-total // max(1, TASKS_PER_THREAD * threads)))
-    return grouped(items, largest_first(items), max(1, target))
-
-
 def outcomes(
     client: Any,
     processor: Any,
     items: list[WorkItem],
     metadata: dict[str, dict[str, Any]],
     *,
-    chunksize: int,
     retries: int,
     backoff: float,
 ) -> Iterator[tuple[int, Outcome]]:
-    """Submit every item (largest first, small ones grouped: :func:`task_groups`); yield
-    ``(index, outcome)`` in completion order."""
+    """Submit every item (largest first); yield ``(index, outcome)`` in completion order."""
     distributed = _distributed()
     run_id = uuid.uuid4().hex[:8]
     # a fresh key per run: equal processors of consecutive runs must not share scattered data
     remote = client.scatter(processor, broadcast=True, hash=False) if items else None
-    threads = sum(client.nthreads().values()) if items else 1
     futures = {
         client.submit(
-            process_items,
+            process_item,
             remote,
-            [items[i] for i in group],
-            [metadata[items[i].sample] for i in group],
+            items[i],
+            metadata[items[i].sample],
             retries,
             backoff,
-            key=f"afkit-{run_id}-{rank}",
+            key=f"afkit-{run_id}-{i}",
             pure=False,
-            priority=-rank,  # Dask runs higher priorities first: the largest tasks
-        ): group
-        for rank, group in enumerate(task_groups(items, chunksize, threads))
+            priority=-rank,  # Dask runs higher priorities first: the largest chunks
+        ): i
+        for rank, i in enumerate(largest_first(items))
     }
     # results travel back as each task finishes, in the client's event loop, instead of one
     # blocking request per future from this thread
     finished = distributed.as_completed(futures, with_results=True, raise_errors=False)
     for future, result in finished:
-        group = futures[future]
+        index = futures[future]
         if future.status == "error":
             error = result[1]  # (type, exception, traceback)
             if not isinstance(error, distributed.KilledWorker):
                 raise error
-            failed = (None, f"KilledWorker: the task's workers died repeatedly ({error})")
-            results = [failed] * len(group)
+            outcome = (None, f"KilledWorker: the item's workers died repeatedly ({error})")
         else:
-            results = result
+            outcome = result
         future.release()
-        yield from zip(group, results, strict=True)
+        yield index, outcome

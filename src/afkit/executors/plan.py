@@ -79,24 +79,3 @@ def largest_first(items: list[WorkItem]) -> list[int]:
     the small ones even out the workers' finishing times.  Results are still merged in plan
     order, so the order of execution changes nothing in them."""
     return sorted(range(len(items)), key=lambda i: -items[i].events)
-
-
-def grouped(items: list[WorkItem], order: list[int], target: int) -> list[list[int]]:
-    """``order`` cut into runs of consecutive positions holding at least ``target`` events
-    each (the last run may hold fewer); an item of ``target`` events or more stands alone.
-
-    Executors whose every task costs a scheduler round trip (Dask: milliseconds) hand out
-    small chunks — small files, the last chunk of each file — a run at a time.
-    """
-    groups: list[list[int]] = []
-    current: list[int] = []
-    events = 0
-    for i in order:
-        current.append(i)
-        events += items[i].events
-        if events >= target:
-            groups.append(current)
-            current, events = [], 0
-    if current:
-        groups.append(current)
-    return groups

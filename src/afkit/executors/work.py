@@ -52,17 +52,3 @@ def process_item(
                 return None, f"{type(err).__name__} after {attempt + 1} attempt(s): {err}"
             time.sleep(backoff * 2**attempt)
             attempt += 1
-
-
-def process_items(
-    processor: Any,
-    items: list[WorkItem],
-    metadata: list[dict[str, Any]],
-    retries: int = 2,
-    backoff: float = 0.5,
-) -> list[Outcome]:
-    """Several items in one task, each with its own outcome (one bad chunk fails alone)."""
-    return [
-        process_item(processor, item, meta, retries, backoff)
-        for item, meta in zip(items, metadata, strict=True)
-    ]
