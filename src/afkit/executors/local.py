@@ -234,7 +234,7 @@ class ProcessPool:
         self.workers = workers or os.cpu_count() or 1
         self.starts = 0  # how many times workers were forked (each start forks all of them)
         self._executor: ProcessPoolExecutor | None = None
-        self.single_use = False  # one run's own pool: no code to track between runs
+        self._single_use = False  # one run's own pool: no code to track between runs
         self._modules: dict[str, tuple[int, int]] = {}  # user code as the workers have it
         self._forked_ns = 0
         self._surroundings: tuple[str, int] = ("", 0)  # working directory, environment
@@ -287,7 +287,7 @@ class ProcessPool:
             return self._executor, 0
         self._stop(wait=False)
         warm_parent(processor, items)
-        modules, forked_ns = ({} if self.single_use else user_modules()), time.time_ns()
+        modules, forked_ns = ({} if self._single_use else user_modules()), time.time_ns()
         self._surroundings = _surroundings()
         # Forked workers share the driver's memory pages until written.  The cycle collector
         # writes to every object it visits, so its first full pass in each worker would copy
@@ -299,7 +299,7 @@ class ProcessPool:
             executor = ProcessPoolExecutor(
                 self.workers,
                 initializer=_worker_init,
-                initargs=(0 if self.single_use else forked_ns,),
+                initargs=(0 if self._single_use else forked_ns,),
             )
             executor.submit(int)  # forking workers start at the first submission: now, frozen
         finally:
@@ -413,7 +413,7 @@ def local_outcomes(
             yield i, process_item(processor, item, metadata[item.sample], retries, backoff)
         return
     own = ProcessPool(workers)
-    own.single_use = True
+    own._single_use = True
     try:
         yield from own.outcomes(processor, items, metadata, retries, backoff, started)
     finally:
