@@ -259,23 +259,14 @@ def long_scaling(fileset: Fileset, chunksize: int) -> dict[str, Any]:
     }
 
 
-def _interleaved(
-    timed: Any, repeats: int, times: dict[int, list[float]] | None = None
-) -> dict[int, float]:
+def _interleaved(timed: Any, repeats: int) -> dict[int, float]:
     """Best time with 1 and with 2 workers, the two alternating ``repeats`` times: load on
-    this shared machine comes and goes, and must not fall on one worker count only.  Every
-    time goes into ``times`` when given."""
-    if times is None:
-        times = {1: [], 2: []}
+    this shared machine comes and goes, and must not fall on one worker count only."""
+    times: dict[int, list[float]] = {1: [], 2: []}
     for _ in range(repeats):
         for n in (1, 2):
             times[n].append(timed(n))
     return {n: min(t) for n, t in times.items()}
-
-
-def _of_medians(times: dict[int, list[float]]) -> float:
-    """1 -> 2 efficiency from the median times instead of the best: what a typical run gets."""
-    return float(np.median(times[1]) / (2 * np.median(times[2])))
 
 
 def _python_loop(n: int) -> int:
