@@ -5,7 +5,7 @@
   that memory is set by the chunk, not the dataset.
 * Layout: compressed bytes per event, compression ratio and the fraction of the bytes in the
   columns the AGC reads, for a generated ttbar and W+jets file and for the real files in
-  ../shared/data.
+  tests/data.
 
 Result: benchmarks/results/generate.json.   python benchmarks/bench_generate.py [--large N]
 """
@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import versions, write_result
 
-REAL = Path(__file__).resolve().parents[2] / "shared" / "data"
+REAL = Path(__file__).resolve().parents[1] / "tests" / "data"
 AGC_BRANCHES = (
     [f"AnalysisElectronsAuxDyn.{x}" for x in ("pt", "eta", "phi", "DFCommonElectronsLHTight")]
     + [f"AnalysisMuonsAuxDyn.{x}" for x in ("pt", "eta", "phi", "quality")]
@@ -50,7 +50,7 @@ import json, sys, time
 from afkit.datagen.generate import generate
 out, n, chunk = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 report = generate(out, events_per_sample=n, samples=["ttbar"], files_per_sample=1,
-                  chunk_size=chunk, workers=1)
+                  chunksize=chunk, workers=1)
 peak = next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmHWM"))
 print(json.dumps({"events": report.events, "bytes": report.bytes, "seconds": report.seconds,
                   "events_per_s": report.events_per_second, "peak_rss_kib": peak}))
@@ -106,7 +106,7 @@ def main() -> None:
     }
     payload = {
         "description": "afkit generate: one-core throughput, memory vs dataset size, file layout",
-        "throughput_one_core": {"small": small, "large": large, "chunk_size": args.chunk},
+        "throughput_one_core": {"small": small, "large": large, "chunksize": args.chunk},
         "peak_rss_ratio_large_to_small": large["peak_rss_kib"] / small["peak_rss_kib"],
         "dataset_size_ratio": large["events"] / small["events"],
         "layout": {"generated": generated, "real": real},

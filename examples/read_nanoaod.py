@@ -13,10 +13,7 @@ import awkward as ak
 import afkit
 
 DEFAULT = (
-    Path(__file__).resolve().parents[1].parent
-    / "shared"
-    / "data"
-    / "nanoAOD_2015_CMS_Open_Data_ttbar.root"
+    Path(__file__).resolve().parents[1] / "tests" / "data" / "nanoAOD_2015_CMS_Open_Data_ttbar.root"
 )
 
 

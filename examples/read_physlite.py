@@ -13,7 +13,7 @@ import numpy as np
 
 import afkit
 
-DEFAULT = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "uproot-issue-951.root"
+DEFAULT = Path(__file__).resolve().parents[1] / "tests" / "data" / "uproot-issue-951.root"
 
 
 def main(path: str) -> None:

@@ -1,4 +1,4 @@
-"""Shared fixtures: the real test files of ../shared/data and a loopback XRootD server."""
+"""Shared fixtures: the real test files of tests/data and a loopback XRootD server."""
 
 from __future__ import annotations
 
@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-DATA = Path(os.environ.get("AFKIT_TEST_DATA", REPO.parent / "shared" / "data"))
+#: The real files the tests read (see tests/data/README.md); they ship with the repository.
+DATA = Path(os.environ.get("AFKIT_TEST_DATA", REPO / "tests" / "data"))
 
 R21 = "DAOD_PHYSLITE_21.2.108.0.art.pool.root"
 R24 = "uproot-issue-951.root"
@@ -35,9 +36,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 def data_file(name: str) -> Path:
+    """A file of tests/data; a missing one fails the test (the files ship with the repo)."""
     path = DATA / name
     if not path.exists():
-        pytest.skip(f"test file {path} not found (set AFKIT_TEST_DATA to the data directory)")
+        pytest.fail(f"test file {path} is missing (tests/data ships with the repository)")
     return path
 
 

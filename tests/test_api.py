@@ -1,44 +1,36 @@
-"""The public API is small, explicit and locked."""
+"""The public API is small, explicit and locked: changing it means changing the committed list."""
 
 from __future__ import annotations
 
+import ast
+import importlib
+import json
+import subprocess
+import sys
+
 import afkit
+from tests.conftest import REPO
 
-PUBLIC = {
-    "AfkitError",
-    "AfkitFileNotFoundError",
-    "ArgumentTypeError",
-    "ConfigError",
-    "CorruptDataError",
-    "DecodeError",
-    "EmptyFileError",
-    "Events",
-    "FileFormatError",
-    "Fileset",
-    "FileSummary",
-    "MissingBranchError",
-    "MissingCollectionError",
-    "MissingDependencyError",
-    "MissingNameError",
-    "MissingTreeError",
-    "NotRootFileError",
-    "ProcessPool",
-    "RunReport",
-    "TruncatedFileError",
-    "UnknownEncodingError",
-    "__version__",
-    "inspect",
-    "read",
-    "run",
-}
+#: ``module -> names``: what ``__all__`` of afkit and of each public subpackage must be.
+LOCKED = json.loads((REPO / "tests" / "public_api.json").read_text())
 
 
-def test_all_is_locked() -> None:
-    assert set(afkit.__all__) == PUBLIC
+def test_every_public_module_exports_exactly_the_committed_names() -> None:
+    for module_name, names in LOCKED.items():
+        module = importlib.import_module(module_name)
+        assert sorted(module.__all__) == names, module_name
+        for name in names:
+            assert hasattr(module, name), f"{module_name}.{name}"
 
 
 def test_dir_shows_the_public_names() -> None:
-    assert set(dir(afkit)) >= PUBLIC
+    assert set(dir(afkit)) >= set(LOCKED["afkit"])
+
+
+def test_subpackages_are_attributes_without_importing_them_first() -> None:
+    code = "import afkit; print(afkit.agc.__name__, afkit.kernels.__name__)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["afkit.agc", "afkit.kernels"]
 
 
 def test_every_error_is_an_afkit_error_and_a_builtin() -> None:
@@ -52,3 +44,46 @@ def test_every_error_is_an_afkit_error_and_a_builtin() -> None:
                 if b.__module__ == "builtins" and b not in (Exception, BaseException, object)
             ]
             assert builtin_bases, f"{name} derives from no natural builtin"
+
+
+def test_import_afkit_is_light() -> None:
+    """``import afkit`` loads neither awkward, uproot, numba nor the event model."""
+    code = (
+        "import sys, afkit; heavy = ['awkward', 'uproot', 'numba', 'afkit.events', 'afkit.io'];"
+        "print([m for m in heavy if m in sys.modules])"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_io_does_not_import_the_event_model() -> None:
+    code = (
+        "import sys, afkit.io, afkit.io.open, afkit.io.reader, afkit.io.nanoaod, "
+        "afkit.io.physlite.schema; print([m for m in sys.modules if m.startswith('afkit.events')])"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_nanoaod_does_not_use_the_physlite_schema() -> None:
+    code = (
+        "import sys, afkit.io.nanoaod; "
+        "print([m for m in sys.modules if m.startswith('afkit.io.physlite')])"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_no_module_imports_the_root_package() -> None:
+    """Submodules import what they use from its own module, never ``afkit`` itself (whose
+    public names are lazy re-exports of theirs)."""
+    offenders = []
+    for path in sorted((REPO / "src" / "afkit").rglob("*.py")):
+        if path.name == "__init__.py" and path.parent.name == "afkit":
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import) and any(a.name == "afkit" for a in node.names):
+                offenders.append(f"{path.relative_to(REPO)}:{node.lineno}")
+            if isinstance(node, ast.ImportFrom) and node.module == "afkit" and node.level == 0:
+                offenders.append(f"{path.relative_to(REPO)}:{node.lineno}")
+    assert offenders == []

@@ -47,6 +47,12 @@ class CorruptDataError(FileFormatError):
     """A basket failed to decompress or has the wrong size."""
 
 
+class RemoteReadError(AfkitError, OSError):
+    """A remote file (XRootD, HTTP) could not be reached or did not answer in time.
+
+    Unlike the other file errors this may pass: executors retry it (``retries=``)."""
+
+
 class MissingNameError(AfkitError, KeyError):
     """A named tree, collection, field or branch is absent; lists the nearest names."""
 

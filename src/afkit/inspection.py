@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from afkit.events.linking import LinkResolver
-from afkit.io.api import read
+from afkit.events.reading import read
 from afkit.io.nanoaod import TOP_LEVEL
 
 

@@ -21,6 +21,11 @@ Units = Literal["GeV", "MeV"]
 
 MEV_PER_GEV = 1000.0
 
+#: The muon mass [MeV] (PDG), which PHYSLITE does not store: ``Muons.m`` of a file without an
+#: ``m`` branch is this constant (float64), so that muons are four-vectors like the other
+#: leptons; in GeV it is converted like every field, giving exactly 0.1056583755.
+MUON_MASS_MEV = 105.6583755
+
 ENERGY_NAMES = frozenset(
     {
         "pt",

@@ -36,7 +36,7 @@ def dataset(tmp_path_factory: pytest.TempPathFactory) -> Fileset:
         events_per_sample=3000,
         luminosity=0.1,
         files_per_sample=2,
-        chunk_size=1000,
+        chunksize=1000,
         samples=PHYSICS_SAMPLES,
         seed=7,
         mu=1.0,
@@ -61,12 +61,12 @@ def wjets_large(tmp_path_factory: pytest.TempPathFactory) -> Fileset:
 
 def test_same_seed_same_arrays(tmp_path: Path) -> None:
     a = generate(
-        tmp_path / "a", events_per_sample=400, samples=["ttbar"], chunk_size=150, workers=1
+        tmp_path / "a", events_per_sample=400, samples=["ttbar"], chunksize=150, workers=1
     )
     b = generate(
-        tmp_path / "b", events_per_sample=400, samples=["ttbar"], chunk_size=150, workers=2
+        tmp_path / "b", events_per_sample=400, samples=["ttbar"], chunksize=150, workers=2
     )
-    c = generate(tmp_path / "c", events_per_sample=400, samples=["ttbar"], chunk_size=150, seed=43)
+    c = generate(tmp_path / "c", events_per_sample=400, samples=["ttbar"], chunksize=150, seed=43)
     branches = [
         "AnalysisJetsAuxDyn.pt",
         "AnalysisMuonsAuxDyn.eta",

@@ -166,18 +166,18 @@ def test_processes_warm_the_parent_before_forking(tmp_path: Path, r21: Path, r24
     import multiprocessing
     import os
 
-    from afkit.io import api
+    from afkit.io import open as opening
     from tests.executors.processors import WarmedJetProcessor
 
     if multiprocessing.get_start_method() != "fork":
         pytest.skip("workers are not forked here: nothing to inherit")
     fileset = _fileset(tmp_path, r21, r24)
     WarmedJetProcessor.warmed_in.clear()
-    api._SCHEMAS.clear()
+    opening.clear_schema_cache()
     _, report = afkit.run(WarmedJetProcessor(), fileset, executor="processes", chunksize=20)
     assert report.complete
     assert WarmedJetProcessor.warmed_in == [os.getpid()]
-    assert len(api._SCHEMAS) == 2  # r21 and r24 layouts, built here before the fork
+    assert opening.cached_schema_count() == 2  # r21 and r24 layouts, built here before the fork
     import gc
 
     assert gc.get_freeze_count() == 0  # frozen only while the workers were forked
@@ -194,20 +194,20 @@ def test_a_warm_process_does_not_warm_again(
     import multiprocessing
     import os
 
-    from afkit.io import api
+    from afkit.events import reading
 
     if multiprocessing.get_start_method() != "fork":
         pytest.skip("workers are not forked here: nothing to inherit")
     fileset = _fileset(tmp_path, r21, r24)
     afkit.run(JetProcessor(), fileset, executor="processes", chunksize=20, workers=2)
     warm_reads: list[str] = []
-    real_read = api.read
+    real_read = reading.read
 
     def counting_read(source: object, **options: object) -> object:
         warm_reads.append(str(source))  # in this process only: workers are other processes
         return real_read(source, **options)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(api, "read", counting_read)
+    monkeypatch.setattr(reading, "read", counting_read)
     _, report = afkit.run(JetProcessor(), fileset, executor="processes", chunksize=20, workers=2)
     assert report.complete
     assert warm_reads == []

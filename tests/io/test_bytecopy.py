@@ -6,7 +6,7 @@ import numba
 import numpy as np
 import pytest
 
-from afkit.io.bytecopy import copy_bytes
+from afkit.io.rootio.bytecopy import copy_bytes
 
 
 @numba.njit

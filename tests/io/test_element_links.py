@@ -215,7 +215,7 @@ def test_resolved_targets_only_hold_fields_every_candidate_has(physlite: Path) -
     """Regression: a float64 field of one candidate was taken as common to all, because
     numpy compares ``None == dtype('float64')`` as True; following such a link failed."""
     from afkit.events.linking import target_fields
-    from afkit.io.api import schema_of
+    from afkit.io.open import schema_of
     from afkit.io.physlite.schema import link_candidates
 
     schema = schema_of(physlite)

@@ -15,7 +15,7 @@ from typing import Any
 import awkward as ak
 import numpy as np
 
-from afkit import kernels
+import afkit.kernels as kernels
 
 
 def _list_parts(array: ak.Array) -> tuple[np.ndarray, Any] | None:

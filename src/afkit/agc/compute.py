@@ -15,9 +15,10 @@ from typing import Any
 
 import numpy as np
 
-from afkit import kernels
+import afkit.kernels as kernels
 from afkit.agc import spec
 from afkit.agc.columns import ChunkColumns
+from afkit.exceptions import ConfigError
 from afkit.histograms import WeightedCategoryHistogram
 
 
@@ -164,7 +165,7 @@ def fill_chunk(
     xp = kernels.array_module(backend)
     is_data = process == spec.DATA
     if variation not in spec.VARIATIONS:
-        raise ValueError(f"unknown variation {variation!r}")
+        raise ConfigError(f"unknown variation {variation!r}")
     systematics = not is_data and variation == spec.NOMINAL
     if is_data or columns.mc_weight is None:
         weight = xp.ones(columns.n_events)

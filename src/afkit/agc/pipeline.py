@@ -13,6 +13,7 @@ from afkit.agc import output, plots, spec, statistics
 from afkit.agc.processor import AGCProcessor
 from afkit.exceptions import ConfigError
 from afkit.executors import RunReport
+from afkit.executors import run as run_processor
 from afkit.fileset import Fileset
 
 DEFAULT_EVENTS_PER_SAMPLE = 10_000
@@ -48,6 +49,9 @@ class AGCResult:
                 "events_processed": self.report.events_processed,
                 "events_skipped": self.report.events_skipped,
                 "complete": self.report.complete,
+                "from_checkpoint": self.report.from_checkpoint,
+                "lost_workers": [w.describe() for w in self.report.lost_workers],
+                "retried": [f"{r.chunk} ({r.reason})" for r in self.report.retried],
                 "dashboard": self.report.dashboard,
                 "seconds": self.seconds,
                 "per_sample": self.events,
@@ -127,22 +131,23 @@ def run(
     progress: Callable[[int, int], None] | None = None,
     client: Any = None,
     site: Any = None,
+    checkpoint: str | os.PathLike[str] | None = None,
 ) -> AGCResult:
     """Run the AGC (spec §1-6) over ``fileset`` and write its outputs to ``outdir``.
 
     Outputs: ``histograms.root`` (AGC naming), ``result.json`` (fit, yields, run report) and,
     with ``make_plots``, ``{region}_prefit.png``, ``{region}_postfit.png``, ``pulls.png``.
-    ``client`` (dask) and ``site`` (jobqueue) are passed to :func:`afkit.run`.
+    ``client`` (dask), ``site`` (jobqueue) and ``checkpoint`` (a directory that makes a
+    killed run resumable: a rerun processes only the chunks it lacks) are passed to
+    :func:`afkit.run`.
     """
-    import afkit
-
     if not isinstance(fileset, Fileset):
         fileset = Fileset.load(fileset)
     _check_fileset(fileset, pseudo_data)
     out = Path(outdir)
     out.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
-    result, report = afkit.run(
+    result, report = run_processor(
         AGCProcessor(backend),
         fileset,
         executor=executor,  # type: ignore[arg-type]
@@ -151,6 +156,7 @@ def run(
         progress=progress,
         client=client,
         site=site,
+        checkpoint=checkpoint,
     )
     if not report.complete:  # on_error="fail": never expected, but never silent either
         raise ConfigError(f"the run did not process every event: {report.failures}")

@@ -8,7 +8,7 @@ import numpy as np
 
 from afkit.agc import spec
 from afkit.agc.statistics import FitResult, Prediction
-from afkit.exceptions import MissingDependencyError
+from afkit.extras import require
 
 LABELS = {
     "ttbar": r"$t\bar{t}$",
@@ -20,16 +20,10 @@ LABELS = {
 
 
 def _pyplot():  # type: ignore[no-untyped-def]
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-        import mplhep
-    except ImportError as err:
-        raise MissingDependencyError(
-            "plots need matplotlib and mplhep: pip install 'afkit[plot]'"
-        ) from err
+    matplotlib = require("matplotlib", "plots")
+    matplotlib.use("Agg")
+    plt = require("matplotlib.pyplot", "plots")
+    mplhep = require("mplhep", "plots")
     return plt, mplhep
 
 

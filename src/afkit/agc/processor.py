@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from afkit import kernels
+import afkit.kernels as kernels
 from afkit.agc import spec
 from afkit.agc.columns import ChunkColumns
 from afkit.agc.compute import fill_chunk, new_histograms

@@ -16,7 +16,8 @@ from typing import Any
 import numpy as np
 
 from afkit.agc import spec
-from afkit.exceptions import ConfigError, MissingDependencyError
+from afkit.exceptions import ConfigError
+from afkit.extras import require
 
 #: Modifier names of the statistical model (systematic name -> what it is built from).
 MC_SAMPLES = list(spec.MC_PROCESSES)
@@ -156,12 +157,7 @@ def build_workspace(
     Systematics that are undefined for a sample in a channel are removed
     (:func:`prune_ill_defined`); their descriptions are appended to ``pruned`` if given.
     """
-    try:
-        import cabinetry
-    except ImportError as err:
-        raise MissingDependencyError(
-            "the AGC fit needs cabinetry and pyhf: pip install 'afkit[stats]'"
-        ) from err
+    cabinetry = require("cabinetry", "the AGC fit")
     missing = [r.name for r in spec.REGIONS if r.name not in hists]
     if missing:
         raise ConfigError(f"histograms for regions {missing} are missing; have {sorted(hists)}")
@@ -172,7 +168,7 @@ def build_workspace(
         cabinetry.configuration.validate(config)
         router = cabinetry.route.Router()
 
-        @router.register_template_builder()
+        @router.register_template_builder()  # type: ignore[untyped-decorator]
         def from_afkit_histograms(
             region: dict[str, Any],
             sample: dict[str, Any],
@@ -306,6 +302,13 @@ def _prediction(model: Any, result: Any | None, label: str) -> Prediction:
     return Prediction(label, yields, total)
 
 
+def _data_per_channel(model: Any, data: Any) -> list[list[float]]:
+    """The observed bin contents of each channel (``data`` without the auxiliary data), from
+    pyhf's public model config (channel order, each channel's slice of the main data)."""
+    main = [float(v) for v in data[: model.config.nmaindata]]
+    return [main[model.config.channel_slices[c]] for c in model.config.channels]
+
+
 def fit(workspace: dict[str, Any]) -> FitResult:
     """Maximum-likelihood fit with cabinetry (MINUIT, Hessian uncertainties)."""
     import cabinetry
@@ -330,7 +333,7 @@ def fit(workspace: dict[str, Any]) -> FitResult:
                 (best - float(nominal[i])) / float(prefit_unc[i]),
                 unc / float(prefit_unc[i]),
             )
-    observed = cabinetry.model_utils._data_per_channel(model, data)
+    observed = _data_per_channel(model, data)
     return FitResult(
         poi=spec.POI,
         value=float(result.bestfit[poi]),

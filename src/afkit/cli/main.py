@@ -75,7 +75,7 @@ def inspect_command(
 )
 @click.option("--files-per-sample", type=int, default=2, show_default=True)
 @click.option(
-    "--chunk-size",
+    "--chunksize",
     type=int,
     default=5_000,
     show_default=True,
@@ -92,7 +92,7 @@ def generate_command(
     luminosity: float,
     compression: str,
     files_per_sample: int,
-    chunk_size: int,
+    chunksize: int,
     workers: int | None,
     samples: tuple[str, ...],
 ) -> None:
@@ -116,7 +116,7 @@ def generate_command(
                 luminosity=luminosity,
                 compression=compression,
                 files_per_sample=files_per_sample,
-                chunk_size=chunk_size,
+                chunksize=chunksize,
                 samples=list(samples) or None,
                 workers=workers,
                 progress=progress,
@@ -186,6 +186,13 @@ def generate_command(
     help="ttbar signal strength injected into the default dataset's data.",
 )
 @click.option("--plots/--no-plots", default=True, show_default=True)
+@click.option(
+    "--checkpoint",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Directory keeping each finished chunk: a run killed mid-way, started again with "
+    "the same directory, processes only the chunks it lacks (same results).",
+)
 def agc_command(
     fileset_path: str | None,
     executor: str,
@@ -199,11 +206,12 @@ def agc_command(
     events_per_sample: int,
     mu: float,
     plots: bool,
+    checkpoint: str | None,
 ) -> None:
     """Run the AGC ttbar measurement end to end: histograms, fit, ROOT/JSON/plots."""
     from rich.progress import Progress
 
-    from afkit import agc
+    import afkit.agc as agc
 
     try:
         with Progress(transient=True) as bar:
@@ -239,6 +247,7 @@ def agc_command(
                 progress=advanced,
                 client=scheduler,
                 site=site,
+                checkpoint=checkpoint,
             )
     except AfkitError as err:
         click.echo(f"afkit: error: {err}", err=True)
@@ -255,6 +264,10 @@ def agc_command(
         f"{report.chunks} chunks ({executor}, {backend}); histograms "
         f"{result.seconds['histograms']:.1f} s, fit {result.seconds['fit']:.1f} s"
     )
+    if report.from_checkpoint:
+        click.echo(f"{report.from_checkpoint} chunks taken from the checkpoint {checkpoint}")
+    for line in report.faults():
+        click.echo(line)
     if report.dashboard:
         click.echo(f"dask dashboard: {report.dashboard}")
     click.echo(f"{fit.poi} = {fit.value:.3f} ± {fit.uncertainty:.3f}{injected}")

@@ -1,7 +1,7 @@
 """``afkit generate``: write the synthetic AGC dataset (every sample of spec §1) and its fileset.
 
 Layout: ``OUTDIR/<sample>/<sample>_NNN.root`` plus ``OUTDIR/fileset.json``.  Each file is
-written chunk by chunk (``chunk_size`` events in memory at most).  Random streams are seeded
+written chunk by chunk (``chunksize`` events in memory at most).  Random streams are seeded
 by ``(seed, sample, file, chunk)``, so the same arguments give the same files.  Event numbers
 are unique across the dataset.  The ``data`` sample holds, for every nominal MC process,
 Poisson(mu_p * xsec_p * L) events from that process's generator, with mu = ``mu`` for ttbar
@@ -20,17 +20,17 @@ from pathlib import Path
 
 import numpy as np
 
-import afkit
 from afkit.datagen import layout, physics
 from afkit.datagen.rootwriter import TreeFileWriter, compression_setting
 from afkit.datagen.samples import SAMPLES, Sample
 from afkit.exceptions import ConfigError
 from afkit.fileset import FileEntry, Fileset, SampleEntry
+from afkit.version import __version__
 
 DEFAULT_LUMINOSITY = 1.0  # [pb^-1]: keeps the default data sample at ~17k events
 MC_RUN, DATA_RUN = 410000, 440000
 EVENT_NUMBER_STRIDE = 1_000_000_000
-DEFAULT_CHUNK_SIZE = 5_000  # events per random stream: part of what makes a dataset (and its seed)
+DEFAULT_CHUNKSIZE = 5_000  # events per random stream: part of what makes a dataset (and its seed)
 
 
 @dataclass(frozen=True)
@@ -67,7 +67,7 @@ def generate(
     luminosity: float = DEFAULT_LUMINOSITY,
     compression: str = "zstd5",
     files_per_sample: int = 2,
-    chunk_size: int = DEFAULT_CHUNK_SIZE,
+    chunksize: int = DEFAULT_CHUNKSIZE,
     samples: list[str] | None = None,
     workers: int | None = None,
     progress: Callable[[str, int, int], None] | None = None,
@@ -79,7 +79,7 @@ def generate(
         seed: master seed.  mu: injected ttbar signal strength in ``data``.
         luminosity: integrated luminosity [pb^-1] the dataset declares.
         compression: ``zstd5`` (release 24), ``zlib5`` (release 21), ``lz4_4``, ``none``, ...
-        files_per_sample: files each sample is split into.  chunk_size: events per chunk.
+        files_per_sample: files each sample is split into.  chunksize: events per chunk.
         samples: subset of sample names (default: all).
         workers: processes writing files in parallel (default: all cores; 1 = in this process).
         progress: called as ``progress(file, files_done, files_total)`` after each file.
@@ -88,7 +88,7 @@ def generate(
     for label, value in (
         ("events_per_sample", events_per_sample),
         ("files_per_sample", files_per_sample),
-        ("chunk_size", chunk_size),
+        ("chunksize", chunksize),
     ):
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
             raise ConfigError(f"{label} must be a positive integer, not {value!r}")
@@ -110,7 +110,7 @@ def generate(
             continue
         blocks, composition = _blocks(sample, index, events_per_sample, seed, mu, luminosity)
         compositions[sample.name] = composition
-        tasks += _plan_files(sample, index, blocks, files_per_sample, seed, compression, chunk_size)
+        tasks += _plan_files(sample, index, blocks, files_per_sample, seed, compression, chunksize)
     n_workers = min(len(tasks), workers or os.cpu_count() or 1)
     results: list[tuple[float, int]] = []
     if n_workers <= 1:
@@ -152,12 +152,12 @@ def generate(
         luminosity,
         metadata={
             "generator": "afkit.datagen",
-            "afkit_version": afkit.__version__,
+            "afkit_version": __version__,
             "seed": seed,
             "mu": mu,
             "events_per_sample": events_per_sample,
             "compression": compression,
-            "chunk_size": chunk_size,
+            "chunksize": chunksize,
         },
         base=out,
     )
@@ -177,7 +177,7 @@ class _FileTask:
     first_event: int
     seed: int
     compression: str
-    chunk_size: int
+    chunksize: int
 
 
 def _blocks(
@@ -201,7 +201,7 @@ def _plan_files(
     files_per_sample: int,
     seed: int,
     compression: str,
-    chunk_size: int,
+    chunksize: int,
 ) -> list[_FileTask]:
     total = sum(n for _, _, n in blocks)
     remaining = [n for _, _, n in blocks]
@@ -229,7 +229,7 @@ def _plan_files(
                 index * EVENT_NUMBER_STRIDE + first,
                 seed,
                 compression,
-                chunk_size,
+                chunksize,
             )
         )
         first += n_file
@@ -245,7 +245,7 @@ def _write_file(out: Path, task: _FileTask) -> tuple[float, int]:
         for process, variation, events in task.blocks:
             left = events
             while left > 0:
-                n = min(task.chunk_size, left)
+                n = min(task.chunksize, left)
                 rng = np.random.default_rng(
                     [task.seed, task.sample_index, task.file_index, chunk_index]
                 )

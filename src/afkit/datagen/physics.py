@@ -22,6 +22,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from afkit.datagen import kinematics as kin
+from afkit.exceptions import ConfigError
 
 Array = NDArray[np.float64]
 
@@ -445,6 +446,6 @@ def generate(
     elif process == "wjets":
         return wjets(rng, n, enhanced=enhanced)
     else:
-        raise ValueError(f"no generator for process {process!r}")
+        raise ConfigError(f"no generator for process {process!r}")
     chunk.weight_factor = np.ones(n)
     return chunk

@@ -27,7 +27,8 @@ from typing import Any, Literal
 import numpy as np
 from numpy.typing import NDArray
 
-from afkit.exceptions import AfkitError, ConfigError, MissingDependencyError
+from afkit.exceptions import AfkitError, ConfigError
+from afkit.extras import require
 
 CXX = Path(__file__).resolve().parent / "cxx"
 HEADERS = ("afkit_physlite_types.h", "afkit_tree_writer.h")
@@ -105,14 +106,9 @@ def load_root() -> Any:
     global _ROOT
     if _ROOT is not None:
         return _ROOT
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)  # the PyPI build announces "alpha"
-            import ROOT
-    except ImportError as err:
-        raise MissingDependencyError(
-            "writing PHYSLITE-layout files needs ROOT: pip install 'afkit[generate]'"
-        ) from err
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # the PyPI build announces "alpha"
+        ROOT = require("ROOT", "writing PHYSLITE-layout files")
     cache = _cache_dir()
     cache.mkdir(parents=True, exist_ok=True)
     lock_path = cache / ".lock"

@@ -21,8 +21,9 @@ import numpy as np
 from numpy.typing import NDArray
 
 from afkit.io.physlite.element_links import event_of_each, resolve_links
-from afkit.io.physlite.schema import Schema, link_candidates
+from afkit.io.physlite.schema import link_candidates
 from afkit.io.physlite.storegate import BASE_CLASSES, CONTAINER_CLIDS, storegate_key
+from afkit.io.schema import Schema
 
 if TYPE_CHECKING:
     from afkit.events.source import EventSource
@@ -34,7 +35,7 @@ def target_fields(schema: Schema, candidates: list[str], scale: bool) -> dict[st
     for name in candidates:
         fields: dict[str, np.dtype[Any]] = {}
         for f in schema.collections[name].fields.values():
-            if f.kind == "list" and f.dtype is not None:
+            if f.kind in ("list", "constant") and f.dtype is not None:
                 fields[f.name] = np.dtype(np.float64) if (scale and f.energy) else f.dtype
         if common is None:
             common = fields

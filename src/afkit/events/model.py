@@ -29,7 +29,8 @@ from afkit.events.events import Events
 from afkit.events.linking import target_fields
 from afkit.events.source import EventSource
 from afkit.io.nanoaod import TOP_LEVEL
-from afkit.io.physlite.schema import CollectionSpec, FieldSpec, link_candidates, resolved_link_name
+from afkit.io.physlite.schema import link_candidates, resolved_link_name
+from afkit.io.schema import CollectionSpec, FieldSpec
 
 Buffers = dict[str, Callable[[], Any]]
 FormDict = dict[str, Any]
@@ -228,7 +229,7 @@ class ModelBuilder:
     # -- fields -------------------------------------------------------------------------
     def _object_field(self, spec: CollectionSpec, f: FieldSpec) -> list[tuple[str, FormDict]]:
         src, c, key = self.source, spec.name, f"{spec.name}/{f.name}"
-        if f.kind == "list":
+        if f.kind in ("list", "constant"):
             self.buffers[f"{key}-data"] = lambda: src.list_content(c, f.name)
             return [(f.name, _numpy(key, self._dtype(f)))]
         if f.kind == "nested":

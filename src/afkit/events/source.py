@@ -21,8 +21,8 @@ from numpy.typing import NDArray
 from afkit.events import linking
 from afkit.exceptions import DecodeError, MissingBranchError, MissingCollectionError
 from afkit.io.physlite import streamers
-from afkit.io.physlite.schema import CollectionSpec, FieldSpec, Schema
 from afkit.io.reader import BranchReader
+from afkit.io.schema import CollectionSpec, FieldSpec, Schema
 from afkit.units import MEV_PER_GEV, Units
 
 
@@ -187,8 +187,11 @@ class EventSource:
         return offsets, self._convert(spec, content)
 
     def list_content(self, collection: str, name: str) -> NDArray[Any]:
-        """One value per object of a ``vector<T>`` field (NaN where a float is not stored)."""
+        """One value per object of a ``vector<T>`` field (NaN where a float is not stored),
+        or of a constant field the file does not store."""
         spec = self.field(collection, name)
+        if spec.kind == "constant":
+            return self._constant(collection, spec)
         field_offsets, content = self.reader.jagged(spec.branch)
         present = self._presence(collection, spec, field_offsets)
         content = self._convert(spec, content)
@@ -200,6 +203,11 @@ class EventSource:
         out = np.full(int(offsets[-1]), np.nan, dtype=content.dtype)
         out[_object_mask(offsets, present)] = content
         return out
+
+    def _constant(self, collection: str, spec: FieldSpec) -> NDArray[Any]:
+        assert spec.constant is not None
+        values = np.full(int(self.offsets(collection)[-1]), spec.constant, dtype=np.float64)
+        return self._convert(spec, values)
 
     def _nested_raw(
         self, spec: FieldSpec

@@ -23,11 +23,31 @@ from afkit.executors.checkpoint import Checkpoint
 from afkit.executors.jobqueue import SiteProfile
 from afkit.executors.local import ProcessPool, local_outcomes
 from afkit.executors.plan import WorkItem, plan
-from afkit.executors.report import ChunkFailure, RunReport, SampleAccount
+from afkit.executors.report import (
+    ChunkFailure,
+    LostWorker,
+    RetriedChunk,
+    RunReport,
+    SampleAccount,
+)
 from afkit.executors.work import Outcome
 from afkit.fileset import Fileset
+from afkit.processor import Processor
 
-__all__ = ["Checkpoint", "ProcessPool", "RunReport", "SiteProfile", "WorkItem", "plan", "run"]
+__all__ = [
+    "Checkpoint",
+    "ChunkFailure",
+    "LostWorker",
+    "Outcome",
+    "ProcessPool",
+    "RetriedChunk",
+    "RunReport",
+    "SampleAccount",
+    "SiteProfile",
+    "WorkItem",
+    "plan",
+    "run",
+]
 
 Executor = Literal["iterative", "processes", "dask", "jobqueue"]
 EXECUTORS = ("iterative", "processes", "dask", "jobqueue")
@@ -76,7 +96,7 @@ class _ProgressBar:
 
 
 def run(
-    processor: Any,
+    processor: Processor,
     fileset: Fileset,
     *,
     executor: Executor = "processes",
@@ -159,10 +179,16 @@ def run(
 
     def record(i: int, outcome: Outcome) -> None:
         nonlocal done
-        value, error = outcome
+        value, error = outcome.value, outcome.error
         item = items[i]
         account = report.samples[item.sample]
         done += 1
+        if outcome.attempts > 1:
+            report.retried.append(
+                RetriedChunk(
+                    item.sample, item.key, f"{outcome.attempts} attempts (transient I/O errors)"
+                )
+            )
         if error is None:
             results[i] = value
             account.processed += item.events
@@ -182,7 +208,6 @@ def run(
 
     todo = [items[i] for i in pending]
     if executor in ("iterative", "processes"):
-        started: list[int] = []
         stream = local_outcomes(
             processor,
             todo,
@@ -192,11 +217,10 @@ def run(
             pooled=executor == "processes",
             retries=retries,
             backoff=backoff,
-            started=started,
+            report=report,
         )
         for j, outcome in stream:
             record(pending[j], outcome)
-        report.workers_started = sum(started)
     else:
         from afkit.executors import dask as dask_executor
         from afkit.executors import jobqueue

@@ -13,9 +13,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from afkit.exceptions import ConfigError, MissingDependencyError
+from afkit.exceptions import ConfigError
 from afkit.executors.plan import WorkItem, largest_first
 from afkit.executors.work import Outcome, process_item
+from afkit.extras import require
 
 #: Compared between the driver and every worker before a run (a mismatch breaks pickling or
 #: changes results in ways that are hard to trace).
@@ -23,13 +24,7 @@ CHECKED_PACKAGES = ("afkit", "awkward", "uproot", "numba", "numpy", "hist", "das
 
 
 def _distributed() -> Any:
-    try:
-        import distributed
-    except ImportError as err:
-        raise MissingDependencyError(
-            "the dask executor needs dask.distributed: pip install 'afkit[dask]'"
-        ) from err
-    return distributed
+    return require("distributed", "the dask executor")
 
 
 def local_cluster(workers: int | None = None, *, profile: bool = False, **options: Any) -> Any:
@@ -137,7 +132,7 @@ def outcomes(
             error = result[1]  # (type, exception, traceback)
             if not isinstance(error, distributed.KilledWorker):
                 raise error
-            outcome = (None, f"KilledWorker: the item's workers died repeatedly ({error})")
+            outcome = Outcome(None, f"KilledWorker: the item's workers died repeatedly ({error})")
         else:
             outcome = result
         future.release()

@@ -23,7 +23,8 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from afkit.exceptions import AfkitFileNotFoundError, ConfigError, MissingDependencyError
+from afkit.exceptions import AfkitFileNotFoundError, ConfigError
+from afkit.extras import require
 
 SYSTEMS = ("slurm", "htcondor", "pbs")
 
@@ -58,7 +59,7 @@ class SiteProfile:
             raise AfkitFileNotFoundError("no such site profile", file=str(source))
         text = source.read_text()
         if source.suffix in (".yaml", ".yml"):
-            import yaml
+            yaml = require("yaml", "a YAML site profile")
 
             raw = yaml.safe_load(text)
         else:
@@ -80,12 +81,7 @@ class SiteProfile:
 
 
 def _cluster_class(system: str) -> Any:
-    try:
-        import dask_jobqueue
-    except ImportError as err:
-        raise MissingDependencyError(
-            "the jobqueue executor needs dask-jobqueue: pip install 'afkit[dask]'"
-        ) from err
+    dask_jobqueue = require("dask_jobqueue", "the jobqueue executor")
     names = {"slurm": "SLURMCluster", "htcondor": "HTCondorCluster", "pbs": "PBSCluster"}
     return getattr(dask_jobqueue, names[system])
 

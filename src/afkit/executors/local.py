@@ -26,9 +26,11 @@ from __future__ import annotations
 import gc
 import multiprocessing
 import os
+import shutil
 import site
 import sys
 import sysconfig
+import tempfile
 import time
 import uuid
 from collections.abc import Generator, Iterator
@@ -38,6 +40,7 @@ from typing import Any
 
 from afkit.exceptions import AfkitError, ConfigError
 from afkit.executors.plan import WorkItem, largest_first
+from afkit.executors.report import LostWorker, RetriedChunk, RunReport
 from afkit.executors.work import Outcome, process_item
 
 #: Samples whose first file the driver opens before forking workers, so that the workers
@@ -67,8 +70,9 @@ def warm_parent(processor: Any, items: list[WorkItem]) -> None:
     """
     if not forks():
         return
-    from afkit.io.api import read, schema_is_cached
+    from afkit.events.reading import read
     from afkit.io.filespec import is_remote
+    from afkit.io.open import schema_is_cached
     from afkit.io.warm import warm_up as warm_reader
 
     warm_reader()
@@ -180,11 +184,36 @@ _worker_forked_ns = 0
 #: A worker found stale stays so: it refuses every chunk until the pool replaces it.
 _worker_stale = ""
 _worker_checked_run = ""
+#: Each worker's note of the item it is running: a file of the pool's tracking directory
+#: named by the worker's pid, so that the driver can tell which item a dead worker held.
+_worker_note = -1
 
 
-def _worker_init(forked_ns: int) -> None:
-    global _worker_forked_ns
+def _worker_init(forked_ns: int, tracking: str) -> None:
+    global _worker_forked_ns, _worker_note
     _worker_forked_ns = forked_ns
+    path = os.path.join(tracking, str(os.getpid()))
+    _worker_note = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+
+
+def _note(text: str) -> None:
+    """Worker side: record what this worker runs now (a few microseconds: one pwrite)."""
+    if _worker_note >= 0:
+        data = text.encode().ljust(_NOTE_BYTES)[:_NOTE_BYTES]
+        os.pwrite(_worker_note, data, 0)
+
+
+_NOTE_BYTES = 24
+
+
+def _noted(tracking: str, pid: int) -> int | None:
+    """Driver side: the item index a worker noted last (None: idle or nothing noted)."""
+    try:
+        with open(os.path.join(tracking, str(pid)), "rb") as handle:
+            text = handle.read(_NOTE_BYTES).decode(errors="replace").strip()
+    except OSError:
+        return None
+    return int(text) if text.isdigit() else None
 
 
 def _refuse_if_stale(run: str) -> None:
@@ -203,6 +232,7 @@ def _refuse_if_stale(run: str) -> None:
 def process_shipped(
     shipped: bytes,
     run: str,
+    index: int,
     item: WorkItem,
     metadata: dict[str, Any],
     retries: int,
@@ -210,11 +240,15 @@ def process_shipped(
 ) -> Outcome:
     """Worker side: check the worker's code is current (``run``: the run's id, empty for no
     check), unpack this run's processor (a fresh copy per chunk, as a plain pickle would give)
-    and process the item."""
+    and process item ``index`` of the run, noting it while it runs."""
     import pickle
 
     _refuse_if_stale(run)
-    return process_item(pickle.loads(shipped), item, metadata, retries, backoff)
+    _note(str(index))
+    try:
+        return process_item(pickle.loads(shipped), item, metadata, retries, backoff)
+    finally:
+        _note("-")
 
 
 class ProcessPool:
@@ -240,6 +274,7 @@ class ProcessPool:
         self._surroundings: tuple[str, int] = ("", 0)  # working directory, environment
         self._closed = False
         self._running = False  # a run is consuming outcomes
+        self._tracking = ""  # directory of the workers' notes (see _note)
 
     def __enter__(self) -> ProcessPool:
         return self
@@ -270,6 +305,26 @@ class ProcessPool:
         if self._executor is not None:
             self._executor.shutdown(wait=wait, cancel_futures=True)
             self._executor = None
+        if self._tracking:
+            shutil.rmtree(self._tracking, ignore_errors=True)
+            self._tracking = ""
+
+    def _lost(self, items: list[WorkItem]) -> list[LostWorker]:
+        """The workers of a broken pool that died by themselves (not stopped by the pool
+        after the first death), each with the item it was running."""
+        import signal
+
+        processes = dict(getattr(self._executor, "_processes", None) or {})
+        lost = []
+        for pid, process in sorted(processes.items()):
+            process.join(timeout=1.0)
+            code = process.exitcode
+            if code in (0, None, -signal.SIGTERM):  # alive, done, or ended by the pool itself
+                continue
+            index = _noted(self._tracking, pid)
+            chunk = items[index].key if index is not None and index < len(items) else None
+            lost.append(LostWorker(pid, code, chunk))
+        return lost
 
     def _stale(self) -> bool:
         """Whether the workers' copy of the driver differs from the driver in what a run
@@ -288,6 +343,7 @@ class ProcessPool:
         self._stop(wait=False)
         warm_parent(processor, items)
         modules, forked_ns = ({} if self._single_use else user_modules()), time.time_ns()
+        self._tracking = tempfile.mkdtemp(prefix="afkit-workers-")
         self._surroundings = _surroundings()
         # Forked workers share the driver's memory pages until written.  The cycle collector
         # writes to every object it visits, so its first full pass in each worker would copy
@@ -299,7 +355,7 @@ class ProcessPool:
             executor = ProcessPoolExecutor(
                 self.workers,
                 initializer=_worker_init,
-                initargs=(0 if self._single_use else forked_ns,),
+                initargs=(0 if self._single_use else forked_ns, self._tracking),
             )
             executor.submit(int)  # forking workers start at the first submission: now, frozen
         finally:
@@ -316,14 +372,15 @@ class ProcessPool:
         metadata: dict[str, dict[str, Any]],
         retries: int,
         backoff: float,
-        started: list[int] | None = None,
+        report: RunReport | None = None,
     ) -> Iterator[tuple[int, Outcome]]:
         """Process ``items`` (largest first); yield ``(index, outcome)`` as they finish.
 
         Items of workers that died are resubmitted to fresh workers, up to
-        :data:`MAX_RESTARTS` times.  ``started`` (a list) gets the number of workers forked.
-        When the caller stops early (a failed chunk), items not started are cancelled.
-        One run at a time: a second run while one is in progress is a :class:`ConfigError`.
+        :data:`MAX_RESTARTS` times; ``report`` (if given) counts the workers forked and lists
+        the workers lost and the items run again.  When the caller stops early (a failed
+        chunk), items not started are cancelled.  One run at a time: a second run while one
+        is in progress is a :class:`ConfigError`.
         """
         if self._running:
             raise ConfigError("this ProcessPool is running another afkit.run; one at a time")
@@ -335,21 +392,28 @@ class ProcessPool:
             run = uuid.uuid4().hex  # workers check their code once per run
             while todo:
                 executor, forked = self._ready(processor, [items[i] for i in todo])
-                if started is not None:
-                    started.append(forked)
+                if report is not None:
+                    report.workers_started += forked
                 calls = {
-                    i: (shipped, run, items[i], metadata[items[i].sample], retries, backoff)
+                    i: (shipped, run, i, items[i], metadata[items[i].sample], retries, backoff)
                     for i in todo
                 }
                 finished: set[int] = set()
                 ending = yield from _collect(executor, calls, finished)
                 if ending == "done":
                     return
+                dead = self._lost(items) if ending == "broken" else []
                 self._stop(wait=False)
                 lost = [i for i in todo if i not in finished]
                 if ending == "stale":
                     todo, run = lost, ""  # fresh workers; once (a file dated ahead never passes)
                     continue
+                if report is not None:
+                    report.lost_workers.extend(dead)
+                    why = "its worker process died" if len(dead) == 1 else "worker processes died"
+                    report.retried.extend(
+                        RetriedChunk(items[i].sample, items[i].key, f"rerun: {why}") for i in lost
+                    )
                 restarts += 1
                 if restarts > MAX_RESTARTS:
                     raise AfkitError(
@@ -401,12 +465,12 @@ def local_outcomes(
     pooled: bool,
     retries: int,
     backoff: float,
-    started: list[int] | None = None,
+    report: RunReport | None = None,
 ) -> Iterator[tuple[int, Outcome]]:
     """The outcomes of a local run: in this process (``iterative``, or a single item), in the
     given :class:`ProcessPool`, or in one made for this run and stopped after it."""
     if pool is not None:
-        yield from pool.outcomes(processor, items, metadata, retries, backoff, started)
+        yield from pool.outcomes(processor, items, metadata, retries, backoff, report)
         return
     if not pooled or len(items) <= 1:
         for i, item in enumerate(items):
@@ -415,7 +479,7 @@ def local_outcomes(
     own = ProcessPool(workers)
     own._single_use = True
     try:
-        yield from own.outcomes(processor, items, metadata, retries, backoff, started)
+        yield from own.outcomes(processor, items, metadata, retries, backoff, report)
     finally:
         # Every result is in (or the run failed): items not started are dropped, and the
         # workers are left to exit on their own — the pool's thread reaps them — instead of

@@ -34,13 +34,13 @@ def _count(fileset: Fileset, entry: FileEntry) -> int:
     """The declared event count, or (count < 0: unknown) the tree's entries read from the file."""
     if entry.events >= 0:
         return entry.events
-    from afkit.io.api import _tree
     from afkit.io.filespec import open_file
+    from afkit.io.open import tree_handle
 
     path = fileset.resolve(entry)
     handle = open_file(path, reuse=False)  # own handle: safe from threads and the LRU
     try:
-        return int(_tree(handle, path, entry.tree).num_entries)
+        return int(tree_handle(handle, path, entry.tree).num_entries)
     finally:
         handle.close()
 

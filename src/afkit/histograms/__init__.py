@@ -15,8 +15,10 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from afkit import kernels
-from afkit.exceptions import ConfigError, MissingDependencyError
+import afkit.kernels as kernels
+from afkit.exceptions import ConfigError
+
+__all__ = ["WeightedCategoryHistogram"]
 
 
 @dataclass
@@ -124,10 +126,8 @@ class WeightedCategoryHistogram:
 
     def to_hist(self) -> Any:
         """``hist.Hist``: Regular(nbins, lo, hi) x StrCategory(process) x StrCategory(variation)."""
-        try:
-            import hist
-        except ImportError as err:
-            raise MissingDependencyError("histograms need hist: pip install 'afkit[hist]'") from err
+        import hist
+
         observable = (
             hist.axis.Regular(self.nbins, self.lo, self.hi, name=self.name, label=self.label)
             if self.edges is None

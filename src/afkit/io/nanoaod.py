@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from afkit.io.physlite.schema import (
+from afkit.io.schema import (
     PRIMITIVES,
     CollectionSpec,
     FieldSpec,

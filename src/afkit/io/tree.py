@@ -58,7 +58,7 @@ class TreeHandle:
         self._uproot: Any = None
         self._bytes: LocalBytes | UprootBytes | None = None
         self._lock = threading.Lock()
-        self.cache: dict[Any, Any] = {}  # per-tree memo (schema, format), see afkit.io.api
+        self.cache: dict[Any, Any] = {}  # per-tree memo (schema, format), see afkit.io.open
 
     @classmethod
     def from_uproot(cls, ttree: Any, path: str) -> TreeHandle:

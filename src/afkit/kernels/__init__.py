@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from afkit.exceptions import ConfigError
 from afkit.kernels._arrays import array_module, to_device, to_host
 from afkit.kernels._dispatch import backend_of, implementation
 
@@ -85,7 +86,7 @@ def fill_variations(
     """
     if edges is not None:
         if lo is not None or hi is not None or nbins is not None:
-            raise ValueError("give either edges (variable axis) or lo, hi, nbins (regular)")
+            raise ConfigError("give either edges (variable axis) or lo, hi, nbins (regular)")
         backend = backend_of(sumw, sumw2, values, weights, selected, category, edges)
         xp = array_module(backend)
         edges = xp.ascontiguousarray(edges, dtype=np.float64)
@@ -96,26 +97,26 @@ def fill_variations(
             or not np.all(np.isfinite(host_edges))
             or np.any(np.diff(host_edges) <= 0)
         ):
-            raise ValueError("edges must be at least two finite, strictly increasing numbers")
+            raise ConfigError("edges must be at least two finite, strictly increasing numbers")
         nbins, lo, hi = len(host_edges) - 1, float(host_edges[0]), float(host_edges[-1])
     else:
         if lo is None or hi is None or nbins is None:
-            raise ValueError("a regular axis needs lo, hi and nbins (or give edges)")
+            raise ConfigError("a regular axis needs lo, hi and nbins (or give edges)")
         backend = backend_of(sumw, sumw2, values, weights, selected, category)
     if backend == "cpu":
         for name, array in (("sumw", sumw), ("sumw2", sumw2)):
             if array.dtype != np.float64 or not array.flags.c_contiguous:
-                raise ValueError(f"{name} must be a C-contiguous float64 array")
+                raise ConfigError(f"{name} must be a C-contiguous float64 array")
         values = np.ascontiguousarray(values, dtype=np.float64)
         weights = np.ascontiguousarray(weights, dtype=np.float64)
         selected = np.ascontiguousarray(selected, dtype=np.bool_)
         category = np.ascontiguousarray(category, dtype=np.int64)
     if values.shape != weights.shape or values.shape != selected.shape:
-        raise ValueError(
+        raise ConfigError(
             "values, weights and selected must have the same (variations, events) shape"
         )
     if sumw.shape[1] != nbins + 2 or len(category) != values.shape[0]:
-        raise ValueError("sumw needs nbins + 2 columns and category one entry per variation")
+        raise ConfigError("sumw needs nbins + 2 columns and category one entry per variation")
     implementation(backend).fill_variations(
         sumw, sumw2, values, weights, selected, category, float(lo), float(hi), int(nbins), edges
     )
@@ -151,7 +152,7 @@ def gather(index: Any, content: Any, *, fill: float = float("nan")) -> Any:
         index = np.ascontiguousarray(index, dtype=np.int64)
         content = np.ascontiguousarray(content, dtype=np.float64)
         if len(index) and int(index.max(initial=-1)) >= len(content):
-            raise ValueError("gather index beyond the content")
+            raise ConfigError("gather index beyond the content")
     return implementation(backend).gather(index, content, float(fill))
 
 
@@ -159,7 +160,7 @@ def leading_values(offsets: Any, values: Any, mask: Any, k: int) -> Any:
     """``(k, events)``: row ``i`` holds each event's ``i``-th object passing ``mask`` (object
     order), NaN where there are fewer — e.g. the pT of the four leading selected jets."""
     if not isinstance(k, int) or k < 1:
-        raise ValueError(f"k must be a positive integer, not {k!r}")
+        raise ConfigError(f"k must be a positive integer, not {k!r}")
     backend = backend_of(offsets, values, mask)
     if backend == "cpu":
         offsets, values, mask = _cpu_arrays(offsets, (values, np.float64), (mask, np.bool_))

@@ -10,19 +10,14 @@ from typing import Any
 
 import numpy as np
 
-from afkit.exceptions import ConfigError, MissingDependencyError
+from afkit.exceptions import ConfigError
+from afkit.extras import require
 
 BACKENDS = ("cpu", "cuda")
 
 
 def _cupy() -> Any:
-    try:
-        import cupy
-    except ImportError as err:
-        raise MissingDependencyError(
-            "the cuda backend needs CuPy and an NVIDIA GPU: pip install 'afkit[cuda]'"
-        ) from err
-    return cupy
+    return require("cupy", "the cuda backend (an NVIDIA GPU)")
 
 
 def array_module(backend: str) -> Any:

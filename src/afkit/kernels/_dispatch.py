@@ -6,7 +6,8 @@ from typing import Any, Literal
 
 import numpy as np
 
-from afkit.exceptions import ConfigError, MissingDependencyError
+from afkit.exceptions import ConfigError
+from afkit.extras import require
 
 Backend = Literal["cpu", "cuda"]
 
@@ -35,10 +36,4 @@ def implementation(backend: Backend) -> Any:
         from afkit.kernels import _cpu
 
         return _cpu
-    try:
-        from afkit.kernels import _cuda
-    except ImportError as err:  # pragma: no cover - depends on the installation
-        raise MissingDependencyError(
-            "CUDA kernels need numba's CUDA support and a GPU: pip install 'afkit[cuda]'"
-        ) from err
-    return _cuda
+    return require("afkit.kernels._cuda", "the CUDA kernels (a GPU)", extra="cuda")

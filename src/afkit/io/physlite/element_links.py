@@ -21,6 +21,8 @@ import numba
 import numpy as np
 from numpy.typing import NDArray
 
+from afkit.exceptions import DecodeError
+
 INVALID_INDEX = 0xFFFFFFFF
 
 
@@ -47,9 +49,9 @@ def resolve_links(
     table_targets = np.fromiter(key_to_target.values(), dtype=np.int64, count=len(key_to_target))
     n_events = len(target_offsets[0]) - 1
     if any(len(o) != n_events + 1 for o in target_offsets):
-        raise ValueError("every target needs per-event offsets for the same events")
+        raise DecodeError("every target needs per-event offsets for the same events")
     if len(event_of_link) != n or len(indices) != n:
-        raise ValueError("event_of_link, keys and indices must have one entry per link")
+        raise DecodeError("event_of_link, keys and indices must have one entry per link")
     offsets = np.empty((len(target_offsets), n_events + 1), np.int64)
     for t, o in enumerate(target_offsets):
         offsets[t] = o
@@ -66,7 +68,7 @@ def resolve_links(
         out,
     )
     if bad >= 0:
-        raise ValueError(
+        raise DecodeError(
             f"link {bad} belongs to event {event_of_link[bad]}, outside 0..{n_events - 1}"
         )
     return out

@@ -12,64 +12,20 @@ Event-level variables are looked up per variable across the places releases use:
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 
 from afkit.io.physlite.storegate import BASE_CLASSES, element_class
-
-FieldKind = Literal[
-    "scalar",  # T per event (single-object collections)
-    "list",  # vector<T>: one T per object (or a list per event for single objects)
-    "nested",  # vector<vector<T>>: a list per object
-    "link",  # vector<ElementLink<T>> split into m_persKey/m_persIndex (encoding 1)
-    "link_vector",  # vector<ElementLink<T>> streamed whole: member-wise (encoding 4) or not
-    "link_nested",  # vector<vector<ElementLink<T>>> (encoding 2)
-    "link_single",  # ElementLink<T> at split level 1 (encoding 3)
-    "static",  # a numeric member of an unsplit static aux object (early r21 EventInfoAux.)
-    "object",  # anything else uproot itself reads (vector<string>, ...)
-]
-
-PRIMITIVES: dict[str, str] = {
-    "float": "f4",
-    "double": "f8",
-    "bool": "?",
-    "Bool_t": "?",
-    "char": "i1",
-    "int8_t": "i1",
-    "Char_t": "i1",
-    "signedchar": "i1",
-    "unsignedchar": "u1",
-    "uint8_t": "u1",
-    "UChar_t": "u1",
-    "short": "i2",
-    "int16_t": "i2",
-    "Short_t": "i2",
-    "unsignedshort": "u2",
-    "uint16_t": "u2",
-    "UShort_t": "u2",
-    "int": "i4",
-    "int32_t": "i4",
-    "Int_t": "i4",
-    "unsignedint": "u4",
-    "uint32_t": "u4",
-    "UInt_t": "u4",
-    "unsigned": "u4",
-    "long": "i8",
-    "longlong": "i8",
-    "int64_t": "i8",
-    "Long64_t": "i8",
-    "Long_t": "i8",
-    "unsignedlong": "u8",
-    "unsignedlonglong": "u8",
-    "uint64_t": "u8",
-    "ULong64_t": "u8",
-    "ULong_t": "u8",
-    "Float_t": "f4",
-    "Double_t": "f8",
-}
+from afkit.io.schema import (
+    PRIMITIVES,
+    CollectionSpec,
+    FieldKind,
+    FieldSpec,
+    Schema,
+    Undecodable,
+    normalize_type,
+)
 
 #: Friendly names for the standard containers; every other container keeps its own name.
 COLLECTION_ALIASES: dict[str, str] = {
@@ -105,103 +61,6 @@ _LINK_RE = re.compile(r"^ElementLink<(.*)>$")
 _AUX_SPLIT = re.compile(r"^(?P<container>[A-Za-z0-9_]+?)Aux(?P<dyn>Dyn)?\.(?P<member>[^.]+)$")
 # Some Athena releases write a variable a second time under a doubled name (``X.v.v``).
 _AUX_DOUBLED = re.compile(r"^(?P<container>[A-Za-z0-9_]+?)AuxDyn\.(?P<member>[^.]+)\.(?P=member)$")
-
-
-@dataclass
-class FieldSpec:
-    """How one field is stored and decoded."""
-
-    name: str
-    kind: FieldKind
-    branch: str
-    cpp_type: str
-    dtype: np.dtype[Any] | None = None  # element dtype for numeric kinds
-    energy: bool = False
-    link_class: str | None = None  # element class a link points to (xAOD::Jet, ...)
-
-
-@dataclass
-class CollectionSpec:
-    """One xAOD container as afkit exposes it."""
-
-    name: str  # user-facing name (Jets)
-    container: str  # name in the file (AnalysisJets)
-    cpp_class: str | None  # interface class (DataVector<xAOD::Jet_v1>)
-    single: bool  # one object per event (EventInfo) rather than a list
-    fields: dict[str, FieldSpec] = field(default_factory=dict)
-
-    @property
-    def element_class(self) -> str | None:
-        return element_class(self.cpp_class) if self.cpp_class else None
-
-    def anchor(self, compressed_bytes: Callable[[str], int]) -> FieldSpec | None:
-        """The field the collection's object counts are taken from.
-
-        xAOD writes a decoration as an empty vector in events where it was not set, so only a
-        variable every object carries can count objects.  The core kinematic and identity
-        variables in :data:`ANCHOR_FIELDS` always are; without one of them, the most
-        expensive plain per-object field is taken (the largest branch is the least likely to
-        be a sparse decoration), then any other per-object field.  ``compressed_bytes(branch)``
-        is asked only in that case (it may need the branch's metadata decoded).
-        """
-        lists = {f.name: f for f in self.fields.values() if f.kind == "list"}
-        for name in ANCHOR_FIELDS:
-            if name in lists:
-                return lists[name]
-        if lists:
-            return max(lists.values(), key=lambda f: (compressed_bytes(f.branch), f.name))
-        per_object = ("nested", "link", "link_vector", "link_nested")
-        others = [f for f in self.fields.values() if f.kind in per_object]
-        return others[0] if others else None
-
-
-#: Variables every object of their container carries, in order of preference.
-ANCHOR_FIELDS = (
-    "pt",
-    "px",
-    "eta",
-    "phi",
-    "m",
-    "e",
-    "pdgId",
-    "barcode",
-    "status",
-    "z",
-    "x",
-    "mpx",
-    "sumet",
-    "charge",
-    "theta",
-    "qOverP",
-    "d0",
-    "z0",
-)
-
-
-@dataclass(frozen=True)
-class Undecodable:
-    """A branch afkit does not expose, and why."""
-
-    branch: str
-    cpp_type: str
-    reason: str
-
-
-@dataclass
-class Schema:
-    """Everything :func:`build_schema` found."""
-
-    collections: dict[str, CollectionSpec]
-    undecodable: list[Undecodable]
-    by_container: dict[str, str]  # container name -> collection name
-    format: str = "physlite"  # or "nanoaod"
-    #: awkward forms built from this schema, by energy scaling (see afkit.events.model)
-    forms: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)
-
-
-def normalize_type(cpp_type: str) -> str:
-    """Canonical C++ type text: no ``std::``, no spaces (``vector<vector<float>>``)."""
-    return cpp_type.replace("std::", "").replace(" ", "")
 
 
 def _strip_template(text: str, head: str) -> str | None:
@@ -318,12 +177,30 @@ def build_schema(tree: Any) -> Schema:
             cpp_class=cpp_class,
             single=_is_single(cpp_class, fields),
             fields=dict(sorted(fields.items())),
+            element_class=element_class(cpp_class) if cpp_class else None,
         )
         by_container[container] = name
 
     for collection in collections.values():
         _check_field_levels(collection, undecodable)
+        _add_muon_mass(collection)
     return Schema(collections, undecodable, by_container)
+
+
+def _add_muon_mass(spec: CollectionSpec) -> None:
+    """PHYSLITE stores no muon mass: give muon collections the PDG value as field ``m`` (see
+    :data:`afkit.units.MUON_MASS_MEV`), so that they behave as four-vectors."""
+    from afkit.units import MUON_MASS_MEV
+
+    names = set(spec.fields)
+    if spec.single or spec.element_class != "xAOD::Muon" or names & {"m", "e"}:
+        return
+    if not {"pt", "eta", "phi"} <= names:
+        return
+    spec.fields["m"] = FieldSpec(
+        "m", "constant", "", "double", np.dtype(np.float64), True, constant=MUON_MASS_MEV
+    )
+    spec.fields = dict(sorted(spec.fields.items()))
 
 
 def _collect_static(
@@ -452,12 +329,28 @@ def link_candidates(link_class: str, schema: Schema) -> list[str]:
 
 
 def resolved_link_name(field_name: str) -> str:
-    """``btaggingLink`` -> ``btagging``; ``trackParticleLinks`` -> ``trackParticles``."""
+    """``btaggingLink`` -> ``btagging``; ``trackParticleLinks`` -> ``trackParticles``.
+
+    A link vector is named after its targets in the plural (``parentLinks`` -> ``parents``)
+    unless the stem already is one (``childrenLinks`` -> ``children``, ``otherLinks`` ->
+    ``others``, ``siblingsLinks`` -> ``siblings``)."""
     special = {"parentLinks": "parents", "childLinks": "children"}
     if field_name in special:
         return special[field_name]
     if field_name.endswith("Links"):
-        return field_name[: -len("Links")] + "s"
+        stem = field_name[: -len("Links")]
+        if _is_plural(stem):
+            return stem
+        return stem + ("es" if stem.lower().endswith(("ss", "x", "ch", "sh")) else "s")
     if field_name.endswith("Link"):
         return field_name[: -len("Link")]
     return field_name + "_resolved"
+
+
+#: Plural nouns that do not end in "s" (the stems of link vectors seen in xAOD).
+_IRREGULAR_PLURALS = frozenset({"children", "data", "vertices", "matrices", "indices"})
+
+
+def _is_plural(stem: str) -> bool:
+    last = re.split(r"(?=[A-Z])", stem)[-1].lower()  # the last word of a camelCase stem
+    return last in _IRREGULAR_PLURALS or (last.endswith("s") and not last.endswith("ss"))

@@ -23,7 +23,10 @@ import numpy as np
 from numpy.typing import NDArray
 
 from afkit.exceptions import DecodeError, UnknownEncodingError
-from afkit.io.physlite.streamers import _BC_FLAG, _u16, _u32
+from afkit.io.physlite.streamers import STATUS
+from afkit.io.rootio.bigendian import BYTE_COUNT_FLAG as _BC_FLAG
+from afkit.io.rootio.bigendian import u16 as _u16
+from afkit.io.rootio.bigendian import u32 as _u32
 
 OP_HEADER = 0  # bc + version (+ checksum when version is 0)
 OP_BASIC = 1  # arg1 = size in bytes, arg2 = output column
@@ -160,12 +163,10 @@ def decode_static_objects(
     data: NDArray[np.uint8], offsets: NDArray[np.int64], plan: ObjectPlan, what: str
 ) -> dict[str, NDArray[Any]]:
     """Decode every entry; return ``member -> values`` for the numeric members."""
-    from afkit.io.physlite.streamers import _STATUS
-
     out = np.zeros((len(plan.members), len(offsets) - 1), dtype=np.uint64)
     status, entry = _run_plan(data, offsets, plan.ops, out)
     if status:
-        raise DecodeError(f"cannot decode {what}: entry {entry}: {_STATUS.get(status, status)}")
+        raise DecodeError(f"cannot decode {what}: entry {entry}: {STATUS.get(status, status)}")
     columns: dict[str, NDArray[Any]] = {}
     for row, (name, dtype) in enumerate(plan.members):
         bits = out[row]

@@ -29,14 +29,17 @@ import numpy as np
 from numpy.typing import NDArray
 
 from afkit.exceptions import DecodeError, UnknownEncodingError
-from afkit.io.bytecopy import copy_bytes
+from afkit.io.rootio.bigendian import BYTE_COUNT_FLAG
+from afkit.io.rootio.bigendian import u16 as _u16
+from afkit.io.rootio.bigendian import u32 as _u32
+from afkit.io.rootio.bytecopy import copy_bytes
 
-_BC_FLAG = 0x40000000
+_BC_FLAG = BYTE_COUNT_FLAG
 INVALID_INDEX = 0xFFFFFFFF
 _MEMBERWISE = 0x4000
 
 # Status codes returned by the Numba decoders (0 = fine); turned into DecodeError messages.
-_STATUS = {
+STATUS = {
     1: "entry ended inside a header or value",
     2: "byte count without the 0x40000000 flag",
     3: "byte count disagrees with the entry length",
@@ -45,21 +48,6 @@ _STATUS = {
     6: "member-wise version flag set where object-wise data was expected, or vice versa",
     7: "bytes left over after the last element of the entry",
 }
-
-
-@numba.njit(cache=True, nogil=True)
-def _u32(buf: NDArray[np.uint8], pos: int) -> int:
-    return (
-        (np.uint32(buf[pos]) << 24)
-        | (np.uint32(buf[pos + 1]) << 16)
-        | (np.uint32(buf[pos + 2]) << 8)
-        | np.uint32(buf[pos + 3])
-    )
-
-
-@numba.njit(cache=True, nogil=True)
-def _u16(buf: NDArray[np.uint8], pos: int) -> int:
-    return (np.uint32(buf[pos]) << 8) | np.uint32(buf[pos + 1])
 
 
 @numba.njit(cache=True, nogil=True)
@@ -164,7 +152,7 @@ class LinkArrays:
 
 
 def _raise(status: int, entry: int, what: str, error: type[DecodeError] = DecodeError) -> None:
-    raise error(f"cannot decode {what}: entry {entry}: {_STATUS.get(status, status)}")
+    raise error(f"cannot decode {what}: entry {entry}: {STATUS.get(status, status)}")
 
 
 def _raise_link(status: int, entry: int, what: str) -> None:

@@ -19,8 +19,8 @@ import numba
 import numpy as np
 from numpy.typing import NDArray
 
-from afkit.io.bytecopy import move_bytes
 from afkit.io.rootio.branch import BranchMeta
+from afkit.io.rootio.bytecopy import move_bytes
 from afkit.io.rootio.stream import NativeUnsupported
 
 _KEY = struct.Struct(">ihiIhh")  # fNbytes fVersion fObjlen fDatime fKeylen fCycle

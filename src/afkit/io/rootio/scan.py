@@ -21,9 +21,14 @@ import numba
 import numpy as np
 from numpy.typing import NDArray
 
-from afkit.io.bytecopy import copy_bytes
+from afkit.io.rootio.bigendian import BYTE_COUNT_FLAG
+from afkit.io.rootio.bigendian import i16 as _i2
+from afkit.io.rootio.bigendian import i32 as _i4
+from afkit.io.rootio.bigendian import u16 as _u2
+from afkit.io.rootio.bigendian import u32 as _u4
+from afkit.io.rootio.bytecopy import copy_bytes
 
-_BYTE_COUNT = 0x40000000
+_BYTE_COUNT = BYTE_COUNT_FLAG
 _CLASS_MASK = 0x80000000
 _NEW_CLASS_TAG = 0xFFFFFFFF
 _MAP_OFFSET = 2
@@ -38,33 +43,6 @@ COLUMNS = 21
 SCANNED, GENERAL, NULL = 0, 1, 2
 
 _ELEMENT = np.frombuffer(b"TBranchElement", np.uint8)
-
-
-@numba.njit(cache=True, nogil=True, inline="always")
-def _u4(data: Any, at: int) -> int:
-    return int(
-        (np.int64(data[at]) << 24)
-        | (np.int64(data[at + 1]) << 16)
-        | (np.int64(data[at + 2]) << 8)
-        | np.int64(data[at + 3])
-    )
-
-
-@numba.njit(cache=True, nogil=True, inline="always")
-def _u2(data: Any, at: int) -> int:
-    return int((np.int64(data[at]) << 8) | np.int64(data[at + 1]))
-
-
-@numba.njit(cache=True, nogil=True, inline="always")
-def _i4(data: Any, at: int) -> int:
-    value = _u4(data, at)
-    return value - (1 << 32) if value >= (1 << 31) else value
-
-
-@numba.njit(cache=True, nogil=True, inline="always")
-def _i2(data: Any, at: int) -> int:
-    value = _u2(data, at)
-    return value - (1 << 16) if value >= (1 << 15) else value
 
 
 @numba.njit(cache=True, nogil=True)
