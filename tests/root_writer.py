@@ -92,3 +92,89 @@ def write_jets_file(
     )
     jets = float(a["offsets"][-1])
     return {"jets": jets, "mean_jets_per_event": jets / n_events}
+
+
+_UNSPLIT_CPP = r"""
+#include <string>
+#include <utility>
+#include <vector>
+#include "TFile.h"
+#include "TTree.h"
+
+// Write n entries of xAOD::EventAuxInfo_v1 unsplit (split level 0) as "EventInfoAux.", with an
+// AuxDyn branch beside it, the way early release-21 PHYSLITE prototypes stored event info.
+void afkit_write_unsplit_event_info(const char* path, int n) {
+  TFile file(path, "RECREATE", "", 505);
+  TTree tree("CollectionTree", "");
+  auto* info = new xAOD::EventAuxInfo_v1();
+  std::vector<float> weights;
+  tree.Branch("EventInfoAux.", &info, 32000, 0);
+  tree.Branch("EventInfoAuxDyn.mcEventWeights", &weights);
+  for (int i = 0; i < n; ++i) {
+    info->runNumber = 284500 + i % 3;
+    info->eventNumber = 4000000000ULL + 7919ULL * i;
+    info->lumiBlock = 10 + i / 4;
+    info->bcid = 100 + i;
+    info->actualInteractionsPerCrossing = 0.5f * i + 0.25f;
+    info->level1TriggerType = (unsigned short)(i % 5);
+    info->streamTagNames.assign(i % 3, "Main");
+    info->streamTagTypes.assign(i % 3, "physics");
+    info->streamTagObeysLumiblock.assign(i % 3, 1);
+    info->detDescrTags.assign(i % 2, {"GeoAtlas", "ATLAS-R2-2016-01-00-01"});
+    weights.assign(1 + i % 2, 1.0f + 0.125f * i);
+    tree.Fill();
+  }
+  tree.Write();
+  file.Close();
+  delete info;
+}
+
+// Read the unsplit objects back through the dictionary: what ROOT itself reads.
+void afkit_read_unsplit_event_info(const char* path, unsigned int* run, long* event,
+                                   unsigned int* lumi, float* mu) {
+  TFile file(path);
+  auto* tree = file.Get<TTree>("CollectionTree");
+  xAOD::EventAuxInfo_v1* info = nullptr;
+  tree->SetBranchAddress("EventInfoAux.", &info);
+  for (Long64_t i = 0; i < tree->GetEntries(); ++i) {
+    tree->GetEntry(i);
+    run[i] = info->runNumber;
+    event[i] = (long)info->eventNumber;  // (the caller views the bits as uint64)
+    lumi[i] = info->lumiBlock;
+    mu[i] = info->actualInteractionsPerCrossing;
+  }
+  tree->ResetBranchAddresses();
+  delete info;
+}
+"""
+
+
+def write_unsplit_event_info(path: Path, n_events: int, build: Path) -> dict[str, np.ndarray]:
+    """Write a CollectionTree with ``EventInfoAux.`` unsplit, as ROOT streams the real
+    xAOD class; return the run/event numbers, lumi blocks and mu that ROOT reads back.
+
+    ``build`` is a directory for the dictionary ROOT compiles (a few seconds, once).
+    """
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # the PyPI build announces its alpha status
+        import ROOT
+
+    if not hasattr(ROOT, "afkit_write_unsplit_event_info"):
+        header = Path(__file__).resolve().parent / "cxx" / "xaod_event_aux_info.h"
+        build.mkdir(parents=True, exist_ok=True)
+        ROOT.gSystem.SetBuildDir(str(build), True)
+        if not ROOT.gSystem.CompileMacro(str(header), "kO"):
+            raise RuntimeError("ROOT could not compile the xAOD::EventAuxInfo_v1 dictionary")
+        ROOT.gInterpreter.Declare(_UNSPLIT_CPP)
+    ROOT.afkit_write_unsplit_event_info(str(path), n_events)
+    read = {
+        "runNumber": np.zeros(n_events, np.uint32),
+        "eventNumber": np.zeros(n_events, np.int64),
+        "lumiBlock": np.zeros(n_events, np.uint32),
+        "actualInteractionsPerCrossing": np.zeros(n_events, np.float32),
+    }
+    ROOT.afkit_read_unsplit_event_info(str(path), *read.values())
+    read["eventNumber"] = read["eventNumber"].view(np.uint64)
+    return read

@@ -42,6 +42,7 @@ from afkit.exceptions import (
     MissingNameError,
     MissingTreeError,
     NotRootFileError,
+    RemoteReadError,
     TruncatedFileError,
     UnknownEncodingError,
 )
@@ -111,6 +112,7 @@ __all__ = [
     "NotRootFileError",
     "ProcessPool",
     "Processor",
+    "RemoteReadError",
     "RunReport",
     "SampleEntry",
     "TruncatedFileError",

@@ -12,6 +12,17 @@ import difflib
 from collections.abc import Iterable
 
 
+def cause_of(err: object) -> str:
+    """The line of another library's error that says what went wrong.
+
+    uproot's errors run to dozens of lines (the objects being read, then the cause, then the
+    file and object); afkit's messages quote only the cause and name the file themselves.
+    """
+    lines = [line.strip() for line in str(err).splitlines() if line.strip()]
+    causes = [line for line in lines if not line.startswith(("in file", "in object"))]
+    return causes[-1] if causes else ""
+
+
 class AfkitError(Exception):
     """Base class of every error afkit raises deliberately."""
 

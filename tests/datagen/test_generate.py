@@ -60,12 +60,8 @@ def wjets_large(tmp_path_factory: pytest.TempPathFactory) -> Fileset:
 
 
 def test_same_seed_same_arrays(tmp_path: Path) -> None:
-    a = generate(
-        tmp_path / "a", events_per_sample=400, samples=["ttbar"], chunksize=150, workers=1
-    )
-    b = generate(
-        tmp_path / "b", events_per_sample=400, samples=["ttbar"], chunksize=150, workers=2
-    )
+    a = generate(tmp_path / "a", events_per_sample=400, samples=["ttbar"], chunksize=150, workers=1)
+    b = generate(tmp_path / "b", events_per_sample=400, samples=["ttbar"], chunksize=150, workers=2)
     c = generate(tmp_path / "c", events_per_sample=400, samples=["ttbar"], chunksize=150, seed=43)
     branches = [
         "AnalysisJetsAuxDyn.pt",

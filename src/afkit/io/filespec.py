@@ -254,6 +254,7 @@ _XROOTD_SETTINGS = {  # XRootD client setting -> its environment variable
     "ConnectionWindow": "XRD_CONNECTIONWINDOW",
     "RequestTimeout": "XRD_REQUESTTIMEOUT",
     "StreamTimeout": "XRD_STREAMTIMEOUT",
+    "TimeoutResolution": "XRD_TIMEOUTRESOLUTION",
 }
 
 
@@ -271,6 +272,8 @@ def _configure_xrootd(connect: float, read: float) -> None:
         "ConnectionWindow": math.ceil(connect),
         "RequestTimeout": math.ceil(read),
         "StreamTimeout": math.ceil(read),
+        # how often the client checks its timeouts (default every 15 s, longer than ours)
+        "TimeoutResolution": max(1, min(15, math.ceil(min(connect, read) / 2))),
     }
     put = getattr(client, "EnvPutInt")  # noqa: B009 (not in the package's type stubs)
     for setting, value in values.items():
@@ -285,7 +288,9 @@ def _open_uncached(path: str) -> Any:
         connect, read = remote_timeouts()
         if path.startswith(("root://", "xroot://")):
             _configure_xrootd(connect, read)
-        options["timeout"] = read
+            options["timeout"] = math.ceil(read)  # the XRootD client takes whole seconds
+        else:
+            options["timeout"] = read
     try:
         return uproot.open(path, **options)
     except ImportError as err:

@@ -226,11 +226,16 @@ def cached_schema(ttree: TreeHandle, build: Any) -> Any:
     cache = ttree.cache.setdefault("schema", {})
     if build in cache:
         return cache[build]
-    key = (build, ttree.structure_key() or structure_key(ttree.uproot))
+    native_key = ttree.structure_key()
+    if native_key is None:
+        with ttree.interpreting(f"the branches of tree {ttree.name!r}"):
+            native_key = structure_key(ttree.uproot)
+    key = (build, native_key)
     if key in _SCHEMAS:
         _SCHEMAS.move_to_end(key)
     else:
-        _SCHEMAS[key] = build(ttree.uproot)
+        with ttree.interpreting(f"the branch types of tree {ttree.name!r}"):
+            _SCHEMAS[key] = build(ttree.uproot)
         while len(_SCHEMAS) > _SCHEMA_CACHE_SIZE:
             _SCHEMAS.popitem(last=False)
     cache[build] = _SCHEMAS[key]

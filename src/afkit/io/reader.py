@@ -22,7 +22,14 @@ import numpy as np
 import uproot
 from numpy.typing import NDArray
 
-from afkit.exceptions import CorruptDataError, DecodeError, MissingBranchError
+from afkit.exceptions import (
+    AfkitError,
+    CorruptDataError,
+    DecodeError,
+    MissingBranchError,
+    UnknownEncodingError,
+    cause_of,
+)
 from afkit.io.physlite.streamers import decode_vector
 from afkit.io.rootio.baskets import CorruptBasket, read_entries
 from afkit.io.rootio.stream import NativeUnsupported
@@ -119,6 +126,8 @@ class BranchReader:
             # split-level-1 wrappers (a single ElementLink) keep their data in a sub-branch
             # of the same name, which a lookup by name never returns
             branch = branch.branches[0]
+        if interpretation is None:
+            self._check_interpretable(name, branch)
         self.branches_read.append(name)
         try:
             return branch.array(
@@ -127,16 +136,47 @@ class BranchReader:
                 entry_stop=self.entry_stop,
                 library="ak",
             )
-        except MissingBranchError:
+        except AfkitError:
             raise
         except Exception as err:
             # (decompressors raise their own types; a corrupt key header can even ask
-            # numpy for tens of GiB): report it as corrupt data naming file and branch
-            raise CorruptDataError(
-                f"cannot read branch {name!r} entries {self.entry_start}-{self.entry_stop}: "
-                f"{type(err).__name__}: {err}",
+            # numpy for tens of GiB)
+            raise self._failure(name, branch, err) from err
+
+    def _check_interpretable(self, name: str, branch: Any) -> None:
+        """A branch uproot has no interpretation for is not exposed (with why), not corrupt."""
+        kind = type(branch.interpretation).__name__
+        if kind == "AsGrouped" or (branch.branches and branch.num_baskets == 0):
+            parts = ", ".join(repr(b.name) for b in branch.branches[:6])
+            more = f" (+{len(branch.branches) - 6} more)" if len(branch.branches) > 6 else ""
+            raise UnknownEncodingError(
+                f"branch {name!r} ({branch.typename}) is a split object without data of its "
+                f"own: its members are its {len(branch.branches)} sub-branches, {parts}{more}; "
+                "read those",
                 file=self.file,
-            ) from err
+            )
+        if kind.startswith("Unknown") or isinstance(branch.interpretation, Exception):
+            raise UnknownEncodingError(
+                f"branch {name!r} ({branch.typename}) is not exposed: neither afkit nor "
+                f"uproot reads its type ({cause_of(branch.interpretation)})",
+                file=self.file,
+            )
+
+    def _failure(self, name: str, branch: Any, err: Exception) -> AfkitError:
+        """What an uproot read failure means: damaged baskets (afkit's own reader of the raw
+        entries fails too) or a layout uproot misreads (the bytes themselves are sound)."""
+        where = f"branch {name!r} entries {self.entry_start}-{self.entry_stop}"
+        try:
+            sound = self._native_entries(name) is not None
+        except AfkitError:
+            sound = False
+        if sound:
+            return UnknownEncodingError(
+                f"{where}: the baskets are sound, but uproot cannot interpret them as "
+                f"{branch.typename}: {type(err).__name__}: {cause_of(err)}",
+                file=self.file,
+            )
+        return CorruptDataError(f"cannot read {where}: {type(err).__name__}: {err}", file=self.file)
 
     def flat(self, name: str) -> NDArray[Any]:
         """One value per entry (``T`` branches)."""

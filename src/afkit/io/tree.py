@@ -12,11 +12,13 @@ from __future__ import annotations
 import hashlib
 import re
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
 
-from afkit.exceptions import FileFormatError
+from afkit.exceptions import AfkitError, CorruptDataError, cause_of
 from afkit.io.rootio.baskets import CorruptBasket, decompress
 from afkit.io.rootio.branch import BranchMeta
 from afkit.io.rootio.source import LocalBytes, UprootBytes, byte_source
@@ -72,14 +74,40 @@ class TreeHandle:
         """uproot's model of the tree, built on first use."""
         with self._lock:
             if self._uproot is None:
-                try:
+                with self.interpreting(f"the record of tree {self.name!r}"):
                     self._uproot = self.handle[self.name]
-                except Exception as err:
-                    raise FileFormatError(
-                        f"cannot read tree {self.name!r}: {type(err).__name__}: {err}",
-                        file=self.path,
-                    ) from err
             return self._uproot
+
+    @contextmanager
+    def interpreting(self, what: str) -> Iterator[None]:
+        """Turn uproot's failures while it interprets ``what`` (the tree record, its branches'
+        types) into a :class:`CorruptDataError` naming the file and the damaged part.
+
+        uproot reads the file's streamer record lazily, when a type first needs it; a damaged
+        one surfaces as a decompression or deserialization error anywhere.  It is reported as
+        such (checked here by reading the record), anything else as damage to ``what``.
+        """
+        try:
+            yield
+        except AfkitError:
+            raise
+        except Exception as err:  # uproot raises what its parsers and decompressors meet
+            raise self._damage(what, err) from err
+
+    def _damage(self, what: str, err: Exception) -> CorruptDataError:
+        root_file = self.root_file
+        try:
+            root_file.streamers  # noqa: B018 - reads and parses the streamer record
+        except Exception as streamer_err:  # noqa: BLE001 - the record is damaged
+            return CorruptDataError(
+                f"the file's streamer record (TStreamerInfo list at byte "
+                f"{getattr(root_file, 'fSeekInfo', '?')}) is damaged: "
+                f"{type(streamer_err).__name__}: {cause_of(streamer_err)}",
+                file=self.path,
+            )
+        return CorruptDataError(
+            f"cannot read {what}: {type(err).__name__}: {cause_of(err)}", file=self.path
+        )
 
     @property
     def root_file(self) -> Any:

@@ -1,10 +1,17 @@
 """Unsplit static aux stores (``EventInfoAux.`` at split level 0, early release-21 files).
 
 Such a branch stores each entry as one object streamed from its ``TStreamerInfo``: a header
-per class and per base class — byte count, version, and, for classes without a ClassDef
-(ROOT "foreign" classes) version 0 followed by the 4-byte streamer checksum — then the data
-members in streamer order.  uproot expects no checksum and fails ("cursor moved by 20 bytes
-(through SG::IAuxStore)": five interface bases, four bytes each).
+per base class — byte count, version, and, for classes without a ClassDef (ROOT "foreign"
+classes) version 0 followed by the 4-byte streamer checksum — then the data members in
+streamer order.  uproot expects no checksum and fails ("cursor moved by 20 bytes (through
+SG::IAuxStore)": five interface bases, four bytes each).
+
+The object's *own* header is not in the entry: a top-level branch at split level 0 streams
+the members of its class directly (the class and its version are the branch's metadata), so
+an entry starts with the header of its first base class.  ROOT writes files so (checked on a
+file written by ROOT itself, see the tests); an entry that does start with the class's own
+header — its byte count covering the whole entry, its version or checksum the class's — is
+decoded too.
 
 :func:`object_plan` turns the file's streamer infos into a flat list of operations once;
 :func:`decode_static_objects` runs it over every entry in compiled code and returns one
@@ -56,8 +63,10 @@ BASIC_TYPES: dict[int, str] = {
 class ObjectPlan:
     """Compiled layout of one streamed class: operations and the numeric members they fill."""
 
-    ops: NDArray[np.int64]  # shape (n, 3): op, arg1, arg2
+    ops: NDArray[np.int64]  # shape (n, 3): op, arg1, arg2; ops[0] is the class's own header
     members: tuple[tuple[str, np.dtype[Any]], ...]
+    version: int  # the class's version in the streamer info
+    checksum: int  # its streamer checksum (what a foreign class's header carries)
 
 
 def object_plan(file: Any, class_name: str) -> ObjectPlan:
@@ -65,7 +74,13 @@ def object_plan(file: Any, class_name: str) -> ObjectPlan:
     ops: list[tuple[int, int, int]] = []
     members: list[tuple[str, np.dtype[Any]]] = []
     _plan_class(file, class_name, ops, members, depth=0)
-    return ObjectPlan(np.asarray(ops, dtype=np.int64).reshape(-1, 3), tuple(members))
+    streamer = file.streamer_named(class_name)
+    return ObjectPlan(
+        np.asarray(ops, dtype=np.int64).reshape(-1, 3),
+        tuple(members),
+        int(streamer.class_version),
+        int(streamer.member("fCheckSum")) & 0xFFFFFFFF,
+    )
 
 
 def _plan_class(
@@ -108,17 +123,28 @@ def _plan_class(
 
 
 @numba.njit(cache=True, nogil=True)
-def _run_plan(data, offsets, ops, out):
+def _has_own_header(data, pos, end, version, checksum):
+    """Whether the entry at ``pos`` starts with the class's own header: a byte count that
+    covers the whole entry, then the class's version (or 0 and its checksum)."""
+    if end - pos < 6:
+        return False
+    first = _u32(data, pos)
+    if not first & _BC_FLAG or (first & ~_BC_FLAG) + 4 != end - pos:
+        return False
+    found = _u16(data, pos + 4)
+    if found == 0:
+        return end - pos >= 10 and _u32(data, pos + 6) == checksum
+    return found == version
+
+
+@numba.njit(cache=True, nogil=True)
+def _run_plan(data, offsets, ops, out, class_version, checksum):
     for entry in range(len(offsets) - 1):
         pos = offsets[entry]
         end = offsets[entry + 1]
-        # the entry is the whole object: its own byte count must cover it exactly
-        if end - pos < 6:
-            return 1, entry
-        first = _u32(data, pos)
-        if not first & _BC_FLAG or (first & ~_BC_FLAG) + 4 != end - pos:
-            return 3, entry
-        for k in range(ops.shape[0]):
+        # ops[0] is the class's own header, which split-level-0 entries leave out
+        first_op = 0 if _has_own_header(data, pos, end, class_version, checksum) else 1
+        for k in range(first_op, ops.shape[0]):
             op = ops[k, 0]
             if op == OP_HEADER:
                 if pos + 6 > end:
@@ -164,7 +190,7 @@ def decode_static_objects(
 ) -> dict[str, NDArray[Any]]:
     """Decode every entry; return ``member -> values`` for the numeric members."""
     out = np.zeros((len(plan.members), len(offsets) - 1), dtype=np.uint64)
-    status, entry = _run_plan(data, offsets, plan.ops, out)
+    status, entry = _run_plan(data, offsets, plan.ops, out, plan.version, plan.checksum)
     if status:
         raise DecodeError(f"cannot decode {what}: entry {entry}: {STATUS.get(status, status)}")
     columns: dict[str, NDArray[Any]] = {}
