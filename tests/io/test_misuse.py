@@ -102,7 +102,7 @@ def test_a_device_is_not_a_root_file() -> None:
 
 
 def test_the_metadata_tree_is_not_event_data(r24: Path) -> None:
-    with pytest.raises(afkit.ConfigError, match="not event data.*CollectionTree") as info:
+    with pytest.raises(afkit.ConfigError, match=r"not event data.*CollectionTree") as info:
         afkit.read(r24, tree="MetaData")
     assert str(r24) in str(info.value)
 

@@ -226,11 +226,11 @@ def cached_schema(ttree: TreeHandle, build: Any) -> Any:
     cache = ttree.cache.setdefault("schema", {})
     if build in cache:
         return cache[build]
-    native_key = ttree.structure_key()
-    if native_key is None:
+    layout: Any = ttree.structure_key()
+    if layout is None:
         with ttree.interpreting(f"the branches of tree {ttree.name!r}"):
-            native_key = structure_key(ttree.uproot)
-    key = (build, native_key)
+            layout = structure_key(ttree.uproot)
+    key = (build, layout)
     if key in _SCHEMAS:
         _SCHEMAS.move_to_end(key)
     else:
