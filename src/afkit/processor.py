@@ -14,7 +14,22 @@ from typing import Any, Protocol, runtime_checkable
 
 @dataclass(frozen=True)
 class WorkContext:
-    """What a chunk belongs to: passed to processors that accept it."""
+    """What a chunk belongs to, passed to :meth:`Processor.process` with its events.
+
+    ``metadata`` is the chunk's sample as the fileset declares it (see
+    :class:`afkit.SampleEntry`), with these keys:
+
+    ==============  ============================================================
+    ``process``     the physics process (``ttbar``, ``wjets``, ``data``, ...)
+    ``variation``   the sample's variation (``nominal``, ``ME_var``, ...)
+    ``is_data``     True for collision data (no MC weights)
+    ``xsec``        cross-section [pb] (0 for data)
+    ``luminosity``  integrated luminosity [pb^-1] the sample is normalised to
+    ``sumw``        sum of the nominal MC weights over all files of the sample
+    ==============  ============================================================
+
+    so that ``w = mcEventWeights[0] * xsec * luminosity / sumw`` normalises MC.
+    """
 
     sample: str
     file: str
@@ -25,8 +40,13 @@ class WorkContext:
 
 @runtime_checkable
 class Processor(Protocol):
-    """Per-chunk analysis code."""
+    """Per-chunk analysis code: what :func:`afkit.run` runs on every chunk.
+
+    Optional methods that afkit calls when a processor has them: ``postprocess(accumulator)``
+    (once, on the merged result; its return value is the run's result) and ``warm_up()``
+    (once in the driver before local workers fork, to load compiled code they inherit).
+    """
 
     def process(self, events: Any, context: WorkContext) -> Any:
-        """Return the accumulator of one chunk."""
+        """Return the accumulator of one chunk (numbers, arrays, ``hist.Hist``, dicts...)."""
         ...

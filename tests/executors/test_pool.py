@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
+import signal
 import sys
 from pathlib import Path
 from typing import Any
@@ -183,6 +184,14 @@ def test_a_killed_worker_loses_nothing(
     assert report.events_processed == 90
     assert report.workers_started == 4
     _same(result, reference)
+    # the report names the lost worker and the chunk it was running, which was run again
+    dead = int(marker.read_text())
+    assert [(w.pid, w.exitcode) for w in report.lost_workers] == [(dead, -signal.SIGKILL)]
+    lost_chunk = report.lost_workers[0].chunk
+    assert lost_chunk is not None
+    assert lost_chunk.endswith("::14-21")
+    assert lost_chunk in {r.chunk for r in report.retried}
+    assert "killed by SIGKILL" in report.faults()[0]
 
 
 def test_a_worker_lost_between_runs_is_replaced(fileset: Fileset, reference: Any) -> None:

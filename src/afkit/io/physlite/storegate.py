@@ -9,8 +9,6 @@ recomputes keys from the container names present and the CLIDs below.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
 _POLY = 0x95AC9329AC4BC9B5
 _MASK64 = (1 << 64) - 1
 _KEY_MASK = (1 << 30) - 1
@@ -99,19 +97,3 @@ def element_class(cpp_class: str) -> str | None:
     if sep and version.isdigit():
         text = head
     return text if text.startswith("xAOD::") else None
-
-
-def keys_for_containers(containers: Iterable[tuple[str, str]]) -> dict[int, str]:
-    """Map every key a link may carry to its container, from ``(name, cpp_class)`` pairs.
-
-    Each container is hashed with its own CLID and the CLIDs of its base classes, so links
-    typed on ``IParticle`` or ``Egamma`` resolve too.
-    """
-    keys: dict[int, str] = {}
-    for name, cpp_class in containers:
-        cls = element_class(cpp_class)
-        if cls is None or cls not in CONTAINER_CLIDS:
-            continue
-        for klass in (cls, *BASE_CLASSES.get(cls, ())):
-            keys.setdefault(storegate_key(name, CONTAINER_CLIDS[klass]), name)
-    return keys
