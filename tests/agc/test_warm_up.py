@@ -33,8 +33,8 @@ before = loaded()
 mc = next(i for i in items if not metadata[i.sample]["is_data"])
 data = next(i for i in items if metadata[i.sample]["is_data"])
 for item in (mc, data):
-    value, error = process_item(processor, item, metadata[item.sample])
-    assert error is None, error
+    outcome = process_item(processor, item, metadata[item.sample])
+    assert outcome.error is None, outcome.error
 after = loaded()
 print(json.dumps(sorted(name for name, n in after.items() if n != before.get(name, 0))))
 """

@@ -220,7 +220,7 @@ def test_one_run_at_a_time(fileset: Fileset) -> None:
         first.close()  # the first run stops (its queued chunks are cancelled)
         done = list(pool.outcomes(JetProcessor(), items, metadata, 0, 0.0))
     assert sorted(i for i, _ in done) == list(range(len(items)))
-    assert all(error is None for _, (_, error) in done)
+    assert all(outcome.error is None for _, outcome in done)
 
 
 def test_a_pool_outlives_a_failed_run(fileset: Fileset, reference: Any, tmp_path: Path) -> None:
