@@ -122,3 +122,126 @@ def test_cuda_versions_under_the_simulator(tmp_path: Path) -> None:
         reference.leading_values(offsets, inputs["values"], inputs["mask"], 4),
         equal_nan=True,
     )
+
+
+SIMULATED_NEW = """
+off, el, req = d["offsets"], d["eligible"], d["required"]
+kin = (d["pt"], d["eta"], d["phi"], d["m"])
+p4 = _cuda.four_momenta(*kin)
+out = {"p4": p4}
+for n in (2, 3, 4):
+    for by in (0, 1, 2, 3):
+        index, sums = _cuda.best_combination(off, p4, d["pt"], el, req, n, 1, by, 91.0)
+        out[f"index_{n}_{by}"], out[f"sums_{n}_{by}"] = index, sums
+pairs = _cuda.pair_counts(off, el, off, el, True)
+out["pairs"], out["pair_m"] = pairs, _cuda.pair_masses(off, p4, el, off, p4, el, True, pairs)
+cross = _cuda.pair_counts(off, el, off, req, False)
+out["cross"], out["cross_m"] = cross, _cuda.pair_masses(off, p4, el, off, p4, req, False, cross)
+out["dr"], out["where"] = _cuda.nearest(off, d["eta"], d["phi"], off, d["eta"], d["phi"], req)
+out["isum"] = _cuda.segmented_sum(off, d["ints"], el)
+out["max"], out["found"] = _cuda.segmented_extreme(off, d["pt"], el, True)
+out["min"], _ = _cuda.segmented_extreme(off, d["pt"], el, False)
+np.savez(sys.argv[2], **out)
+"""
+
+
+def test_new_cuda_kernels_under_the_simulator(tmp_path: Path) -> None:
+    """best_combination, pair masses, ΔR matching and the typed reductions: the CUDA kernels
+    give the CPU kernels' results exactly (same arithmetic in the same order)."""
+    from afkit.kernels import _cpu
+
+    rng = np.random.default_rng(7)
+    counts = rng.integers(0, 8, 150)
+    offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+    n = int(offsets[-1])
+    inputs = {
+        "offsets": offsets,
+        "pt": rng.uniform(20, 200, n),
+        "eta": rng.normal(0, 1.5, n),
+        "phi": rng.uniform(-np.pi, np.pi, n),
+        "m": rng.uniform(0, 15, n),
+        "eligible": rng.random(n) < 0.8,
+        "required": rng.random(n) < 0.4,
+        "ints": rng.integers(0, 30, n),
+    }
+    out = run_simulated(tmp_path, SIMULATED_NEW, inputs)
+    off, el, req = offsets, inputs["eligible"], inputs["required"]
+    kin = (inputs["pt"], inputs["eta"], inputs["phi"], inputs["m"])
+    p4 = _cpu.four_momenta(*kin)
+    assert np.array_equal(out["p4"], p4)
+    for k in (2, 3, 4):
+        for by in (0, 1, 2, 3):
+            index, sums = _cpu.best_combination(off, p4, inputs["pt"], el, req, k, 1, by, 91.0)
+            assert np.array_equal(out[f"index_{k}_{by}"], index), (k, by)
+            assert np.array_equal(out[f"sums_{k}_{by}"], sums, equal_nan=True), (k, by)
+    pairs = _cpu.pair_counts(off, el, off, el, True)
+    assert np.array_equal(out["pairs"], pairs)
+    assert np.array_equal(out["pair_m"], _cpu.pair_masses(off, p4, el, off, p4, el, True, pairs))
+    cross = _cpu.pair_counts(off, el, off, req, False)
+    assert np.array_equal(out["cross"], cross)
+    assert np.array_equal(out["cross_m"], _cpu.pair_masses(off, p4, el, off, p4, req, False, cross))
+    dr, where = _cpu.nearest(
+        off, inputs["eta"], inputs["phi"], off, inputs["eta"], inputs["phi"], req
+    )
+    assert np.array_equal(out["dr"], dr)
+    assert np.array_equal(out["where"], where)
+    assert np.array_equal(out["isum"], _cpu.segmented_sum(off, inputs["ints"], el))
+    largest, found = _cpu.segmented_extreme(off, inputs["pt"], el, True)
+    assert np.array_equal(out["max"], largest)
+    assert np.array_equal(out["found"], found)
+    assert np.array_equal(out["min"], _cpu.segmented_extreme(off, inputs["pt"], el, False)[0])
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.integers(0, 7), max_size=25), st.integers(2, 4), st.integers(0, 3), st.data())
+def test_best_combination_equals_its_reference(counts, n, by, data) -> None:  # type: ignore[no-untyped-def]
+    from afkit.kernels import _cpu
+
+    offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+    size = int(offsets[-1])
+
+    def floats(lo: float, hi: float) -> np.ndarray:
+        return np.array(data.draw(st.lists(st.floats(lo, hi), min_size=size, max_size=size)))
+
+    pt, eta, phi, m = floats(1, 500), floats(-4, 4), floats(-3.2, 3.2), floats(0, 50)
+    eligible = np.array(data.draw(st.lists(st.booleans(), min_size=size, max_size=size)), bool)
+    required = np.array(data.draw(st.lists(st.booleans(), min_size=size, max_size=size)), bool)
+    need = data.draw(st.integers(0, n))
+    p4 = _cpu.four_momenta(pt, eta, phi, m)
+    got = _cpu.best_combination(offsets, p4, pt, eligible, required, n, need, by, 91.0)
+    expected = reference.best_combination(
+        offsets, pt, eta, phi, m, eligible, required, n, need, by, 91.0
+    )
+    assert np.array_equal(got[0], expected[0])
+    assert np.array_equal(got[1], expected[1], equal_nan=True)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.integers(0, 6), max_size=25), st.data())
+def test_pairs_and_nearest_equal_their_reference(counts, data) -> None:  # type: ignore[no-untyped-def]
+    from afkit.kernels import _cpu
+
+    offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+    size = int(offsets[-1])
+
+    def floats(lo: float, hi: float) -> np.ndarray:
+        return np.array(data.draw(st.lists(st.floats(lo, hi), min_size=size, max_size=size)))
+
+    kin = (floats(1, 500), floats(-4, 4), floats(-3.2, 3.2), floats(0, 50))
+    eligible = np.array(data.draw(st.lists(st.booleans(), min_size=size, max_size=size)), bool)
+    p4 = _cpu.four_momenta(*kin)
+    pairs = _cpu.pair_counts(offsets, eligible, offsets, eligible, True)
+    masses = _cpu.pair_masses(offsets, p4, eligible, offsets, p4, eligible, True, pairs)
+    ref_pairs, ref_masses = reference.pair_masses(offsets, kin, eligible, None, None, None)
+    assert np.array_equal(pairs, ref_pairs)
+    assert np.array_equal(masses, ref_masses)
+    dr, where = _cpu.nearest(offsets, kin[1], kin[2], offsets, kin[1], kin[2], eligible)
+    ref_dr, ref_where = reference.nearest(
+        offsets, kin[1], kin[2], offsets, kin[1], kin[2], eligible
+    )
+    assert np.array_equal(dr, ref_dr)
+    assert np.array_equal(where, ref_where)
+    largest, found = _cpu.segmented_extreme(offsets, kin[0], eligible, True)
+    ref_largest, ref_found = reference.segmented_extreme(offsets, kin[0], eligible, True)
+    assert np.array_equal(largest, ref_largest)
+    assert np.array_equal(found, ref_found)

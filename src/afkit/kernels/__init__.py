@@ -1,15 +1,26 @@
-"""Hot-path kernels over jagged data (offsets + content), one API for CPU (Numba) and CUDA.
+"""Hot-path kernels of columnar analysis, one API for CPU (Numba) and CUDA, on awkward arrays.
 
-The implementation follows the data: NumPy inputs run the Numba CPU kernels
-(:mod:`afkit.kernels._cpu`, compiled once and cached on disk), CUDA arrays (CuPy, numba device
-arrays) run :mod:`afkit.kernels._cuda`.  Mixed inputs raise; nothing is copied between devices.
+Every kernel takes awkward arrays — a list per event (``events.Jets.pt``, a mask such as
+``jets.pt > 30``, a record array of objects) on the ``cpu`` or ``cuda`` backend — and returns
+awkward arrays on the same backend; or, with ``offsets=`` (the older kernels: offsets as
+their first argument), flat buffers: ``offsets`` (int64, ``len = events + 1``, from 0) and
+content, NumPy or CUDA arrays.  The implementation follows the data: NumPy runs the Numba CPU
+kernels (:mod:`afkit.kernels._cpu`, compiled once and cached on disk), CuPy and other CUDA
+arrays :mod:`afkit.kernels._cuda`.  Mixed backends raise; nothing is copied between devices.
 :mod:`afkit.kernels.reference` states what each kernel means and is the oracle in the tests.
 
-Jagged arguments are ``offsets`` (int64, ``len = events + 1``, starting at 0) and flat content.
+Reductions per event (:mod:`~afkit.kernels.reductions`): :func:`count`, :func:`sum`,
+:func:`min`, :func:`max`, :func:`any`, :func:`all`, :func:`leading`.  Combinatorics
+(:mod:`~afkit.kernels.combinations`): :func:`best_combination` (2-4 objects by a criterion,
+with a condition, nothing materialised), :func:`pair_masses`, :func:`best_trijet_mass`.
+Matching (:mod:`~afkit.kernels.matching`): :func:`nearest`, :func:`min_delta_r`,
+:func:`match_within`.  Links: :func:`gather`.  Histograms: :func:`fill_hist`,
+:func:`fill_variations`.  The AGC's jet smearing: :func:`smearing_factors`.
 """
 
 from __future__ import annotations
 
+import builtins
 from typing import Any
 
 import numpy as np
@@ -17,17 +28,38 @@ import numpy as np
 from afkit.exceptions import ConfigError
 from afkit.kernels._arrays import array_module, to_device, to_host
 from afkit.kernels._dispatch import backend_of, implementation
+from afkit.kernels._inputs import mask_of
+from afkit.kernels._jagged import is_awkward, jagged, wrap_events, wrap_jagged
+from afkit.kernels.combinations import BestCombination, best_combination, pair_masses
+from afkit.kernels.filling import fill_hist
+from afkit.kernels.matching import Match, match_within, min_delta_r, nearest
+from afkit.kernels.reductions import all, any, count, leading, max, min, sum
 
 __all__ = [
+    "BestCombination",
+    "Match",
+    "all",
+    "any",
     "array_module",
     "backend_of",
+    "best_combination",
     "best_trijet_mass",
+    "count",
+    "fill_hist",
     "fill_variations",
     "gather",
+    "leading",
     "leading_values",
+    "match_within",
+    "max",
+    "min",
+    "min_delta_r",
+    "nearest",
+    "pair_masses",
     "segmented_count",
     "segmented_sum",
     "smearing_factors",
+    "sum",
     "to_device",
     "to_host",
 ]
@@ -38,7 +70,16 @@ def smearing_factors(event_numbers: Any, offsets: Any, *, width: float = 0.05) -
 
     ``z`` comes from the counter-based generator keyed by (eventNumber, position of the jet in
     its event's full jet list), so results do not depend on chunking, executor or device.
+    ``offsets`` may be the jets themselves (any awkward list per event, e.g. ``jets.pt``):
+    the factors then come back as an awkward list per event.
     """
+    if is_awkward(offsets):
+        column = jagged(offsets, "jets")
+        numbers = _per_event(event_numbers, column.backend, np.uint64)
+        factors = implementation(column.backend).smearing_factors(
+            numbers, column.offsets, float(width)
+        )
+        return wrap_jagged(column.offsets, factors, column.backend, column.missing)
     backend = backend_of(event_numbers, offsets)
     if backend == "cpu":
         event_numbers = np.ascontiguousarray(event_numbers, dtype=np.uint64)
@@ -46,13 +87,58 @@ def smearing_factors(event_numbers: Any, offsets: Any, *, width: float = 0.05) -
     return implementation(backend).smearing_factors(event_numbers, offsets, float(width))
 
 
-def best_trijet_mass(offsets: Any, pt: Any, eta: Any, phi: Any, mass: Any, tagged: Any) -> Any:
+def _per_event(values: Any, backend: str, dtype: Any) -> Any:
+    """One value per event as a flat array on ``backend`` (awkward or array input)."""
+    if is_awkward(values):
+        import awkward as ak
+
+        if ak.backend(values) != backend:
+            raise ConfigError(
+                f"per-event values live on {ak.backend(values)}, the lists on {backend}"
+            )
+        values = ak.to_numpy(values) if backend == "cpu" else ak.to_cupy(values)
+    return array_module(backend).ascontiguousarray(values, dtype=dtype)
+
+
+def best_trijet_mass(
+    offsets: Any,
+    pt: Any,
+    eta: Any = None,
+    phi: Any = None,
+    mass: Any = None,
+    tagged: Any = None,
+    *,
+    mask: Any = None,
+) -> Any:
     """Per event, m of the 3-jet system with >= 1 tagged jet and the largest vector-sum pT.
 
     Combinations i < j < k are visited in lexicographic order and the first maximum wins (AGC
-    spec §4); no combination is materialised.  NaN for events without such a system.
+    spec §4); no combination is materialised.  Only jets where ``mask`` (the selected jets)
+    take part — without it, every jet does.  NaN (None for awkward input) for events without
+    such a system.
+
+    Call forms: ``best_trijet_mass(jets, tagged, mask=selected)`` with awkward arrays (jets:
+    records with pt, eta, phi, m), or ``best_trijet_mass(offsets, pt, eta, phi, mass, tagged,
+    mask=selected)`` with flat buffers.  (It is :func:`best_combination` with ``n=3``,
+    ``by="pt"``, ``require=tagged``, returning only the mass.)
     """
+    if is_awkward(offsets):
+        jets, tags = offsets, pt
+        if tags is None or builtins.any(v is not None for v in (eta, phi, mass, tagged)):
+            raise ConfigError("awkward form: best_trijet_mass(jets, tagged, mask=selected)")
+        return best_combination(jets, 3, by="pt", require=tags, mask=mask).mass
     backend = backend_of(offsets, pt, eta, phi, mass, tagged)
+    if mask is not None:
+        keep = array_module(backend).ascontiguousarray(mask, dtype=np.bool_)
+        result = best_combination(
+            {"pt": pt, "eta": eta, "phi": phi, "mass": mass},
+            3,
+            by="pt",
+            require=tagged,
+            mask=keep,
+            offsets=offsets,
+        )
+        return result.mass
     if backend == "cpu":
         offsets = np.ascontiguousarray(offsets, dtype=np.int64)
         pt, eta, phi, mass = (
@@ -82,8 +168,15 @@ def fill_variations(
     ``sumw``/``sumw2`` (shape ``(categories, nbins + 2)``, flow bins at both ends).  The axis is
     regular (``lo``, ``hi``, ``nbins``: binning as boost-histogram's regular axis) or variable
     (``edges``, increasing, on the data's device: binning as boost-histogram's variable axis);
-    NaN goes to overflow.  Accumulates in place.
+    NaN goes to overflow.  Accumulates in place.  One variation may be given as ``(events,)``
+    arrays; :func:`fill_hist` does the same straight into a ``hist.Hist``.
     """
+    from afkit.kernels.filling import _rows
+
+    values, weights, selected = (
+        _rows(a, name)
+        for a, name in ((values, "values"), (weights, "weights"), (selected, "selected"))
+    )
     if edges is not None:
         if lo is not None or hi is not None or nbins is not None:
             raise ConfigError("give either edges (variable axis) or lo, hi, nbins (regular)")
@@ -113,10 +206,21 @@ def fill_variations(
         category = np.ascontiguousarray(category, dtype=np.int64)
     if values.shape != weights.shape or values.shape != selected.shape:
         raise ConfigError(
-            "values, weights and selected must have the same (variations, events) shape"
+            "values, weights and selected must have the same (variations, events) shape, "
+            f"not {values.shape}, {weights.shape}, {selected.shape}"
         )
-    if sumw.shape[1] != nbins + 2 or len(category) != values.shape[0]:
-        raise ConfigError("sumw needs nbins + 2 columns and category one entry per variation")
+    if sumw.ndim != 2 or sumw.shape[1] != nbins + 2 or sumw2.shape != sumw.shape:
+        raise ConfigError(
+            f"sumw and sumw2 must be (categories, nbins + 2 = {nbins + 2}), not "
+            f"{sumw.shape} and {sumw2.shape}"
+        )
+    if category.shape != (values.shape[0],):
+        raise ConfigError(
+            f"category needs one row of sumw per variation ({values.shape[0]}), not "
+            f"{category.shape}"
+        )
+    if len(category) and (int(category.min()) < 0 or int(category.max()) >= sumw.shape[0]):
+        raise ConfigError(f"category rows must lie in 0..{sumw.shape[0] - 1}")
     implementation(backend).fill_variations(
         sumw, sumw2, values, weights, selected, category, float(lo), float(hi), int(nbins), edges
     )
@@ -128,25 +232,42 @@ def _cpu_arrays(offsets: Any, *arrays: tuple[Any, Any]) -> list[Any]:
     return out
 
 
-def segmented_sum(offsets: Any, values: Any, mask: Any) -> Any:
-    """Per event, the sum of ``values`` over objects where ``mask`` (e.g. HT of selected jets)."""
+def segmented_sum(offsets: Any, values: Any, mask: Any = None) -> Any:
+    """Per event, the sum of ``values`` over objects where ``mask`` (e.g. HT of selected jets),
+    as float64.  Awkward form: ``segmented_sum(values, mask)`` (see :func:`sum`)."""
+    if is_awkward(offsets):
+        column = jagged(offsets, "values", dtype=np.float64)
+        use = mask_of(column, values)
+        out = implementation(column.backend).segmented_sum(column.offsets, column.content, use)
+        return wrap_events(out, column.backend, column.missing)
     backend = backend_of(offsets, values, mask)
     if backend == "cpu":
         offsets, values, mask = _cpu_arrays(offsets, (values, np.float64), (mask, np.bool_))
     return implementation(backend).segmented_sum(offsets, values, mask)
 
 
-def segmented_count(offsets: Any, mask: Any) -> Any:
-    """Per event, how many objects pass ``mask`` (e.g. selected jets, b-tagged jets)."""
+def segmented_count(offsets: Any, mask: Any = None) -> Any:
+    """Per event, how many objects pass ``mask`` (e.g. selected jets, b-tagged jets).
+    Awkward form: ``segmented_count(mask)`` (see :func:`count`)."""
+    if is_awkward(offsets):
+        return count(offsets)
     backend = backend_of(offsets, mask)
     if backend == "cpu":
         offsets, mask = _cpu_arrays(offsets, (mask, np.bool_))
     return implementation(backend).segmented_count(offsets, mask)
 
 
-def gather(index: Any, content: Any, *, fill: float = float("nan")) -> Any:
+def gather(index: Any, content: Any = None, *, fill: float = float("nan")) -> Any:
     """``content[index]`` where ``index >= 0``, else ``fill``: follows resolved links
-    (e.g. each jet's b-tagging discriminant; a missing link gives ``fill``)."""
+    (e.g. each jet's b-tagging discriminant; a missing link gives ``fill``).
+
+    Awkward form: ``gather(jets.btagging.DL1dv01_pb)`` — a field reached through a resolved
+    link, ``var * ?float64`` — gives ``var * float64`` with ``fill`` where the link could not
+    be followed, in one compiled pass over the link index."""
+    if is_awkward(index):
+        if content is not None:
+            raise ConfigError("awkward form: gather(linked_field, fill=...)")
+        return _gather_linked(index, fill)
     backend = backend_of(index, content)
     if backend == "cpu":
         index = np.ascontiguousarray(index, dtype=np.int64)
@@ -156,9 +277,42 @@ def gather(index: Any, content: Any, *, fill: float = float("nan")) -> Any:
     return implementation(backend).gather(index, content, float(fill))
 
 
-def leading_values(offsets: Any, values: Any, mask: Any, k: int) -> Any:
+def _gather_linked(array: Any, fill: float) -> Any:
+    """The awkward form of :func:`gather`: through the option layer's index where it is an
+    ``IndexedOptionArray`` over numbers (what a resolved link gives), else by masking."""
+    import awkward as ak
+
+    from afkit.kernels._jagged import _event_lists
+
+    backend = ak.backend(array)
+    lists, missing = _event_lists(array.layout, "linked field")
+    option = lists.content
+    xp = array_module(backend)
+    offsets = xp.asarray(lists.offsets.data, dtype=np.int64)
+    start, stop = int(offsets[0]), int(offsets[-1])
+    if isinstance(option, ak.contents.IndexedOptionArray) and isinstance(
+        option.content, ak.contents.NumpyArray
+    ):
+        index = xp.ascontiguousarray(option.index.data[start:stop], dtype=np.int64)
+        content = xp.ascontiguousarray(option.content.data, dtype=np.float64)
+        values = implementation(backend).gather(index, content, float(fill))
+    else:
+        column = jagged(array, "linked field", dtype=np.float64)
+        values = column.content.copy()
+        if column.valid is not None:
+            values[~column.valid] = fill
+        offsets, start = column.offsets, 0
+    return wrap_jagged(offsets - start, values, backend, missing)
+
+
+def leading_values(offsets: Any, values: Any, mask: Any, k: int | None = None) -> Any:
     """``(k, events)``: row ``i`` holds each event's ``i``-th object passing ``mask`` (object
-    order), NaN where there are fewer — e.g. the pT of the four leading selected jets."""
+    order), NaN where there are fewer — e.g. the pT of the four leading selected jets.
+    Awkward form: ``leading_values(values, mask, k)`` (see :func:`leading`)."""
+    if is_awkward(offsets):
+        if not isinstance(mask, int):
+            raise ConfigError("awkward form: leading_values(values, mask, k)")
+        return leading(offsets, mask, values)
     if not isinstance(k, int) or k < 1:
         raise ConfigError(f"k must be a positive integer, not {k!r}")
     backend = backend_of(offsets, values, mask)

@@ -106,14 +106,182 @@ def fill_variations(sumw, sumw2, values, weights, selected, category, lo, hi, nb
 
 @numba.njit(cache=True, nogil=True)
 def segmented_sum(offsets, values, mask):
-    out = np.zeros(len(offsets) - 1)
+    out = np.zeros(len(offsets) - 1, values.dtype)  # float64 or int64 (as called)
     for event in range(len(offsets) - 1):
-        total = 0.0
+        total = out[event]
         for i in range(offsets[event], offsets[event + 1]):
             if mask[i]:
                 total += values[i]
         out[event] = total
     return out
+
+
+@numba.njit(cache=True, nogil=True)
+def segmented_extreme(offsets, values, mask, largest):
+    n_events = len(offsets) - 1
+    out = np.zeros(n_events, values.dtype)
+    found = np.zeros(n_events, np.bool_)
+    for event in range(n_events):
+        have = False
+        best = out[event]
+        for i in range(offsets[event], offsets[event + 1]):
+            x = values[i]
+            if not mask[i] or x != x:  # (NaN never wins, as in awkward's reducers)
+                continue
+            if not have or (x > best if largest else x < best):
+                best = x
+                have = True
+        out[event] = best
+        found[event] = have
+    return out, found
+
+
+@numba.njit(cache=True, nogil=True)
+def four_momenta(pt, eta, phi, mass):
+    n = len(pt)
+    out = np.empty((4, n))
+    for i in range(n):
+        px = pt[i] * math.cos(phi[i])
+        py = pt[i] * math.sin(phi[i])
+        pz = pt[i] * math.sinh(eta[i])
+        out[0, i] = px
+        out[1, i] = py
+        out[2, i] = pz
+        out[3, i] = math.sqrt(px * px + py * py + pz * pz + mass[i] * mass[i])
+    return out
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _score(by, target, sx, sy, sz, se, scalar_pt):
+    if by == 0:  # vector-sum pT
+        return math.sqrt(sx * sx + sy * sy)
+    if by == 3:  # scalar sum of pT
+        return scalar_pt
+    mass = math.sqrt(max(se * se - sx * sx - sy * sy - sz * sz, 0.0))
+    return mass if by == 1 else -abs(mass - target)
+
+
+@numba.njit(cache=True, nogil=True)
+def best_combination(offsets, p4, pt, eligible, required, n, require_min, by, target):
+    """Enumerate the combinations of ``n`` (2, 3 or 4) eligible objects per event in
+    lexicographic order; keep the first with the largest score (see the reference)."""
+    n_events = len(offsets) - 1
+    index = np.full((n_events, n), -1, np.int64)
+    sums = np.full((4, n_events), np.nan)
+    chosen = np.empty(4, np.int64)
+    candidates = np.empty(max(1, np.max(np.diff(offsets)) if n_events else 1), np.int64)
+    for event in range(n_events):
+        lo = offsets[event]
+        m = 0
+        for i in range(lo, offsets[event + 1]):
+            if eligible[i]:
+                candidates[m] = i
+                m += 1
+        if m < n:
+            continue
+        best = -np.inf
+        # an odometer over increasing position tuples: c[0] < c[1] < ... < c[n-1] < m
+        for k in range(n):
+            chosen[k] = k
+        while True:
+            count = 0
+            sx = sy = sz = se = scalar = 0.0
+            for k in range(n):
+                i = candidates[chosen[k]]
+                count += required[i]
+                sx += p4[0, i]
+                sy += p4[1, i]
+                sz += p4[2, i]
+                se += p4[3, i]
+                scalar += pt[i]
+            if count >= require_min:
+                score = _score(by, target, sx, sy, sz, se, scalar)
+                if score > best:
+                    best = score
+                    for k in range(n):
+                        index[event, k] = candidates[chosen[k]] - lo
+                    sums[0, event] = sx
+                    sums[1, event] = sy
+                    sums[2, event] = sz
+                    sums[3, event] = se
+            k = n - 1
+            while k >= 0 and chosen[k] == m - n + k:
+                k -= 1
+            if k < 0:
+                break
+            chosen[k] += 1
+            for q in range(k + 1, n):
+                chosen[q] = chosen[q - 1] + 1
+    return index, sums
+
+
+@numba.njit(cache=True, nogil=True)
+def pair_counts(offsets_a, eligible_a, offsets_b, eligible_b, same):
+    n_events = len(offsets_a) - 1
+    out = np.zeros(n_events + 1, np.int64)
+    for event in range(n_events):
+        na = 0
+        for i in range(offsets_a[event], offsets_a[event + 1]):
+            na += eligible_a[i]
+        if same:
+            pairs = na * (na - 1) // 2
+        else:
+            nb = 0
+            for j in range(offsets_b[event], offsets_b[event + 1]):
+                nb += eligible_b[j]
+            pairs = na * nb
+        out[event + 1] = out[event] + pairs
+    return out
+
+
+@numba.njit(cache=True, nogil=True)
+def pair_masses(offsets_a, p4a, eligible_a, offsets_b, p4b, eligible_b, same, out_offsets):
+    out = np.empty(out_offsets[-1])
+    for event in range(len(offsets_a) - 1):
+        k = out_offsets[event]
+        for i in range(offsets_a[event], offsets_a[event + 1]):
+            if not eligible_a[i]:
+                continue
+            start = i + 1 if same else offsets_b[event]
+            for j in range(start, offsets_b[event + 1]):
+                if not eligible_b[j]:
+                    continue
+                sx = p4a[0, i] + p4b[0, j]
+                sy = p4a[1, i] + p4b[1, j]
+                sz = p4a[2, i] + p4b[2, j]
+                se = p4a[3, i] + p4b[3, j]
+                out[k] = math.sqrt(max(se * se - sx * sx - sy * sy - sz * sz, 0.0))
+                k += 1
+    return out
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _delta_r(eta_a, phi_a, eta_b, phi_b):
+    dphi = (phi_a - phi_b + math.pi) % (2 * math.pi) - math.pi
+    deta = eta_a - eta_b
+    return math.sqrt(dphi * dphi + deta * deta)
+
+
+@numba.njit(cache=True, nogil=True)
+def nearest(offsets_a, eta_a, phi_a, offsets_b, eta_b, phi_b, eligible_b):
+    dr = np.full(len(eta_a), np.inf)
+    where = np.full(len(eta_a), -1, np.int64)
+    for event in range(len(offsets_a) - 1):
+        lo_b = offsets_b[event]
+        hi_b = offsets_b[event + 1]
+        for i in range(offsets_a[event], offsets_a[event + 1]):
+            best = np.inf
+            found = -1
+            for j in range(lo_b, hi_b):
+                if not eligible_b[j]:
+                    continue
+                d = _delta_r(eta_a[i], phi_a[i], eta_b[j], phi_b[j])
+                if d < best:
+                    best = d
+                    found = j - lo_b
+            dr[i] = best
+            where[i] = found
+    return dr, where
 
 
 @numba.njit(cache=True, nogil=True)

@@ -205,11 +205,182 @@ def _segmented_sum_kernel(offsets, values, mask, out):
     event = cuda.grid(1)
     if event >= offsets.shape[0] - 1:
         return
-    total = 0.0
+    total = out[event]  # (zero, of the output's type)
     for i in range(offsets[event], offsets[event + 1]):
         if mask[i]:
             total += values[i]
     out[event] = total
+
+
+@cuda.jit
+def _segmented_extreme_kernel(offsets, values, mask, largest, out, found):
+    event = cuda.grid(1)
+    if event >= offsets.shape[0] - 1:
+        return
+    have = False
+    best = out[event]
+    for i in range(offsets[event], offsets[event + 1]):
+        x = values[i]
+        if not mask[i] or x != x:
+            continue
+        if not have or (x > best if largest else x < best):
+            best = x
+            have = True
+    out[event] = best
+    found[event] = have
+
+
+@cuda.jit(device=True, inline=True)
+def _score(by, target, sx, sy, sz, se, scalar_pt):
+    if by == 0:
+        return math.sqrt(sx * sx + sy * sy)
+    if by == 3:
+        return scalar_pt
+    mass = math.sqrt(max(se * se - sx * sx - sy * sy - sz * sz, 0.0))
+    return mass if by == 1 else -abs(mass - target)
+
+
+@cuda.jit
+def _best_combination_kernel(
+    offsets, px, py, pz, energy, pt, eligible, required, n, require_min, by, target, index, sums
+):
+    # one thread per event; the odometer walks position tuples over the eligible objects
+    # (found by scanning, so no per-event scratch memory is needed beyond four positions)
+    event = cuda.grid(1)
+    if event >= offsets.shape[0] - 1:
+        return
+    lo = offsets[event]
+    hi = offsets[event + 1]
+    m = 0
+    for i in range(lo, hi):
+        if eligible[i]:
+            m += 1
+    for k in range(n):
+        index[event, k] = -1
+    for c in range(4):
+        sums[c, event] = math.nan
+    if m < n:
+        return
+    chosen = cuda.local.array(4, np.int64)  # ranks among the eligible objects
+    where = cuda.local.array(4, np.int64)  # their positions in the event
+    for k in range(n):
+        chosen[k] = k
+    best = -math.inf
+    while True:
+        # positions of the chosen ranks
+        rank = 0
+        k = 0
+        for i in range(lo, hi):
+            if eligible[i]:
+                if k < n and rank == chosen[k]:
+                    where[k] = i
+                    k += 1
+                rank += 1
+        count = 0
+        sx = 0.0
+        sy = 0.0
+        sz = 0.0
+        se = 0.0
+        scalar = 0.0
+        for k in range(n):
+            i = where[k]
+            if required[i]:
+                count += 1
+            sx += px[i]
+            sy += py[i]
+            sz += pz[i]
+            se += energy[i]
+            scalar += pt[i]
+        if count >= require_min:
+            score = _score(by, target, sx, sy, sz, se, scalar)
+            if score > best:
+                best = score
+                for k in range(n):
+                    index[event, k] = where[k] - lo
+                sums[0, event] = sx
+                sums[1, event] = sy
+                sums[2, event] = sz
+                sums[3, event] = se
+        k = n - 1
+        while k >= 0 and chosen[k] == m - n + k:
+            k -= 1
+        if k < 0:
+            break
+        chosen[k] += 1
+        for q in range(k + 1, n):
+            chosen[q] = chosen[q - 1] + 1
+
+
+@cuda.jit
+def _pair_count_kernel(offsets_a, eligible_a, offsets_b, eligible_b, same, counts):
+    event = cuda.grid(1)
+    if event >= offsets_a.shape[0] - 1:
+        return
+    na = 0
+    for i in range(offsets_a[event], offsets_a[event + 1]):
+        if eligible_a[i]:
+            na += 1
+    if same:
+        counts[event] = na * (na - 1) // 2
+    else:
+        nb = 0
+        for j in range(offsets_b[event], offsets_b[event + 1]):
+            if eligible_b[j]:
+                nb += 1
+        counts[event] = na * nb
+
+
+@cuda.jit
+def _pair_mass_kernel(
+    offsets_a, pxa, pya, pza, ea, eligible_a, offsets_b, pxb, pyb, pzb, eb, eligible_b,
+    same, out_offsets, out,
+):  # fmt: skip
+    event = cuda.grid(1)
+    if event >= offsets_a.shape[0] - 1:
+        return
+    k = out_offsets[event]
+    for i in range(offsets_a[event], offsets_a[event + 1]):
+        if not eligible_a[i]:
+            continue
+        start = i + 1 if same else offsets_b[event]
+        for j in range(start, offsets_b[event + 1]):
+            if not eligible_b[j]:
+                continue
+            sx = pxa[i] + pxb[j]
+            sy = pya[i] + pyb[j]
+            sz = pza[i] + pzb[j]
+            se = ea[i] + eb[j]
+            out[k] = math.sqrt(max(se * se - sx * sx - sy * sy - sz * sz, 0.0))
+            k += 1
+
+
+@cuda.jit(device=True, inline=True)
+def _delta_r(eta_a, phi_a, eta_b, phi_b):
+    dphi = (phi_a - phi_b + math.pi) % (2 * math.pi) - math.pi
+    deta = eta_a - eta_b
+    return math.sqrt(dphi * dphi + deta * deta)
+
+
+@cuda.jit
+def _nearest_kernel(
+    offsets_a, event_of_a, eta_a, phi_a, offsets_b, eta_b, phi_b, eligible_b, dr, where
+):
+    i = cuda.grid(1)  # one thread per object of a
+    if i >= eta_a.shape[0]:
+        return
+    event = event_of_a[i]
+    lo_b = offsets_b[event]
+    best = math.inf
+    found = -1
+    for j in range(lo_b, offsets_b[event + 1]):
+        if not eligible_b[j]:
+            continue
+        d = _delta_r(eta_a[i], phi_a[i], eta_b[j], phi_b[j])
+        if d < best:
+            best = d
+            found = j - lo_b
+    dr[i] = best
+    where[i] = found
 
 
 @cuda.jit
@@ -233,11 +404,105 @@ def _gather_kernel(index, content, fill, out):
     out[i] = content[j] if j >= 0 else fill
 
 
+def _zeros(like: Any, shape: Any, dtype: Any = np.float64) -> Any:
+    out = _alloc(like, shape, dtype)
+    out[...] = 0
+    return out
+
+
 def segmented_sum(offsets, values, mask):
     n_events = len(offsets) - 1
-    out = _empty(offsets, max(n_events, 1))
+    out = _zeros(offsets, max(n_events, 1), values.dtype)
     _segmented_sum_kernel[_blocks(n_events), THREADS](offsets, values, mask, out)
     return out[:n_events]
+
+
+def segmented_extreme(offsets, values, mask, largest):
+    n_events = len(offsets) - 1
+    out = _zeros(offsets, max(n_events, 1), values.dtype)
+    found = _zeros(offsets, max(n_events, 1), np.bool_)
+    _segmented_extreme_kernel[_blocks(n_events), THREADS](
+        offsets, values, mask, largest, out, found
+    )
+    return out[:n_events], found[:n_events]
+
+
+def four_momenta(pt, eta, phi, mass):
+    n = len(pt)
+    out = _alloc(pt, (4, max(n, 1)))
+    if n:
+        _four_momenta_kernel[_blocks(n), THREADS](
+            pt, eta, phi, mass, out[0], out[1], out[2], out[3]
+        )
+    return out[:, :n]
+
+
+def best_combination(offsets, p4, pt, eligible, required, n, require_min, by, target):
+    n_events = len(offsets) - 1
+    index = _alloc(offsets, (max(n_events, 1), n), np.int64)
+    sums = _alloc(offsets, (4, max(n_events, 1)))
+    _best_combination_kernel[_blocks(n_events), THREADS](
+        offsets, p4[0], p4[1], p4[2], p4[3], pt, eligible, required, n, require_min, by, target,
+        index, sums,
+    )  # fmt: skip
+    return index[:n_events], sums[:, :n_events]
+
+
+def _cumsum_offsets(counts: Any) -> Any:
+    """Offsets (a leading 0) from per-event counts, on the counts' device."""
+    if type(counts).__module__.startswith("cupy"):
+        import cupy
+
+        out = cupy.zeros(len(counts) + 1, np.int64)
+        cupy.cumsum(counts, out=out[1:])
+        return out
+    host = counts.copy_to_host() if hasattr(counts, "copy_to_host") else np.asarray(counts)
+    out = np.zeros(len(host) + 1, np.int64)
+    np.cumsum(host, out=out[1:])
+    return cuda.to_device(out) if hasattr(counts, "copy_to_host") else out
+
+
+def pair_counts(offsets_a, eligible_a, offsets_b, eligible_b, same):
+    n_events = len(offsets_a) - 1
+    counts = _zeros(offsets_a, max(n_events, 1), np.int64)
+    _pair_count_kernel[_blocks(n_events), THREADS](
+        offsets_a, eligible_a, offsets_b, eligible_b, same, counts
+    )
+    return _cumsum_offsets(counts[:n_events])
+
+
+def pair_masses(offsets_a, p4a, eligible_a, offsets_b, p4b, eligible_b, same, out_offsets):
+    n_events = len(offsets_a) - 1
+    total = int(out_offsets[-1])
+    out = _alloc(offsets_a, max(total, 1))
+    _pair_mass_kernel[_blocks(n_events), THREADS](
+        offsets_a, p4a[0], p4a[1], p4a[2], p4a[3], eligible_a,
+        offsets_b, p4b[0], p4b[1], p4b[2], p4b[3], eligible_b, same, out_offsets, out,
+    )  # fmt: skip
+    return out[:total]
+
+
+def _owners(offsets: Any, n: int) -> Any:
+    """Each object's event, on the offsets' device (a binary search per object)."""
+    if type(offsets).__module__.startswith("cupy"):
+        import cupy
+
+        return cupy.searchsorted(offsets[1:], cupy.arange(n, dtype=np.int64), side="right")
+    host = offsets.copy_to_host() if hasattr(offsets, "copy_to_host") else np.asarray(offsets)
+    owners = np.searchsorted(host[1:], np.arange(n, dtype=np.int64), side="right")
+    return cuda.to_device(owners) if hasattr(offsets, "copy_to_host") else owners
+
+
+def nearest(offsets_a, eta_a, phi_a, offsets_b, eta_b, phi_b, eligible_b):
+    n = len(eta_a)
+    dr = _alloc(eta_a, max(n, 1))
+    where = _alloc(eta_a, max(n, 1), np.int64)
+    if n:
+        owners = _owners(offsets_a, n)
+        _nearest_kernel[_blocks(n), THREADS](
+            offsets_a, owners, eta_a, phi_a, offsets_b, eta_b, phi_b, eligible_b, dr, where
+        )
+    return dr[:n], where[:n]
 
 
 def segmented_count(offsets, mask):

@@ -30,7 +30,7 @@ def backend_of(*arrays: Any) -> Backend:
     return "cuda" if "cuda" in kinds else "cpu"
 
 
-def implementation(backend: Backend) -> Any:
+def implementation(backend: str) -> Any:
     """The module implementing the kernels for ``backend``."""
     if backend == "cpu":
         from afkit.kernels import _cpu

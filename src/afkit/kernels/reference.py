@@ -11,6 +11,7 @@ arguments, which would break bit-for-bit agreement of the smearing.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -182,3 +183,170 @@ def leading_values(
         for i, v in enumerate(chosen[:k]):
             out[i, event] = v
     return out
+
+
+def segmented_extreme(
+    offsets: NDArray[np.int64], values: NDArray[Any], mask: NDArray[np.bool_], largest: bool
+) -> tuple[NDArray[Any], NDArray[np.bool_]]:
+    """Per event, the largest (or smallest) of ``values`` over objects with ``mask``, and
+    whether there was one (the value is 0 where there was none).  NaN values are skipped,
+    as awkward's ``ak.max``/``ak.min`` never return them."""
+    n_events = len(offsets) - 1
+    out = np.zeros(n_events, values.dtype)
+    found = np.zeros(n_events, bool)
+    for event in range(n_events):
+        for i in range(int(offsets[event]), int(offsets[event + 1])):
+            if not mask[i] or values[i] != values[i]:
+                continue
+            if not found[event] or (values[i] > out[event] if largest else values[i] < out[event]):
+                out[event] = values[i]
+                found[event] = True
+    return out, found
+
+
+def four_momentum(pt: float, eta: float, phi: float, mass: float) -> tuple[float, ...]:
+    """(px, py, pz, E) from (pt, eta, phi, m), evaluated in the kernels' order."""
+    px = pt * math.cos(phi)
+    py = pt * math.sin(phi)
+    pz = pt * math.sinh(eta)
+    return px, py, pz, math.sqrt(px * px + py * py + pz * pz + mass * mass)
+
+
+def invariant_mass(px: float, py: float, pz: float, e: float) -> float:
+    """``sqrt(max(E E - px px - py py - pz pz, 0))``, in that order."""
+    return math.sqrt(max(e * e - px * px - py * py - pz * pz, 0.0))
+
+
+#: ``by`` codes of :func:`best_combination`.
+BY_PT, BY_MASS, BY_MASS_TARGET, BY_SUM_PT = 0, 1, 2, 3
+
+
+def combination_score(by: int, target: float, sums: tuple[float, ...], scalar_pt: float) -> float:
+    """What :func:`best_combination` maximises for one combination."""
+    px, py, pz, e = sums
+    if by == BY_PT:
+        return math.sqrt(px * px + py * py)
+    if by == BY_SUM_PT:
+        return scalar_pt
+    mass = invariant_mass(px, py, pz, e)
+    return mass if by == BY_MASS else -abs(mass - target)
+
+
+def best_combination(
+    offsets: NDArray[np.int64],
+    pt: NDArray[np.float64],
+    eta: NDArray[np.float64],
+    phi: NDArray[np.float64],
+    mass: NDArray[np.float64],
+    eligible: NDArray[np.bool_],
+    required: NDArray[np.bool_],
+    n: int,
+    require_min: int,
+    by: int,
+    target: float,
+) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
+    """Per event, the combination of ``n`` eligible objects (positions i1 < ... < in in the
+    event's list) with at least ``require_min`` of them ``required`` that maximises the
+    criterion ``by``; the first in lexicographic order wins ties.
+
+    Returns ``(index, sums)``: ``index`` (events, n) the chosen local positions (-1: none),
+    ``sums`` (4, events) the summed (px, py, pz, E) of the choice (NaN: none).
+    """
+    import itertools
+
+    n_events = len(offsets) - 1
+    index = np.full((n_events, n), -1, np.int64)
+    sums = np.full((4, n_events), np.nan)
+    for event in range(n_events):
+        lo, hi = int(offsets[event]), int(offsets[event + 1])
+        candidates = [i for i in range(lo, hi) if eligible[i]]
+        best = -math.inf
+        for combo in itertools.combinations(candidates, n):
+            if sum(bool(required[i]) for i in combo) < require_min:
+                continue
+            total = [0.0, 0.0, 0.0, 0.0]
+            scalar = 0.0
+            for i in combo:
+                p = four_momentum(float(pt[i]), float(eta[i]), float(phi[i]), float(mass[i]))
+                total = [t + q for t, q in zip(total, p, strict=True)]
+                scalar += float(pt[i])
+            score = combination_score(by, target, tuple(total), scalar)
+            if score > best:
+                best = score
+                index[event] = [i - lo for i in combo]
+                sums[:, event] = total
+    return index, sums
+
+
+def pair_masses(
+    offsets_a: NDArray[np.int64],
+    kin_a: tuple[NDArray[np.float64], ...],
+    eligible_a: NDArray[np.bool_],
+    offsets_b: NDArray[np.int64] | None,
+    kin_b: tuple[NDArray[np.float64], ...] | None,
+    eligible_b: NDArray[np.bool_] | None,
+) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
+    """Invariant masses of the pairs of each event: of one collection (i < j, in
+    ``ak.combinations`` order) or, with ``b``, of one object of each (``ak.cartesian``
+    order); only eligible objects pair.  Returns (offsets, masses)."""
+    n_events = len(offsets_a) - 1
+    counts = []
+    masses: list[float] = []
+    for event in range(n_events):
+        a = [i for i in range(int(offsets_a[event]), int(offsets_a[event + 1])) if eligible_a[i]]
+        if offsets_b is None:
+            pairs = [(i, j, kin_a) for x, i in enumerate(a) for j in a[x + 1 :]]
+        else:
+            assert kin_b is not None
+            assert eligible_b is not None
+            b = [
+                j for j in range(int(offsets_b[event]), int(offsets_b[event + 1])) if eligible_b[j]
+            ]
+            pairs = [(i, j, kin_b) for i in a for j in b]
+        for i, j, other in pairs:
+            p = four_momentum(*(float(c[i]) for c in kin_a))
+            q = four_momentum(*(float(c[j]) for c in other))
+            masses.append(invariant_mass(*(x + y for x, y in zip(p, q, strict=True))))
+        counts.append(len(pairs))
+    out = np.zeros(n_events + 1, np.int64)
+    np.cumsum(counts, out=out[1:])
+    return out, np.asarray(masses, np.float64)
+
+
+def delta_phi(a: float, b: float) -> float:
+    """``a - b`` wrapped into [-pi, pi) as ``vector`` computes it."""
+    return (a - b + math.pi) % (2 * math.pi) - math.pi
+
+
+def delta_r(eta_a: float, phi_a: float, eta_b: float, phi_b: float) -> float:
+    """``sqrt(dphi**2 + deta**2)`` as ``vector``'s ``deltaR``."""
+    dphi = delta_phi(phi_a, phi_b)
+    deta = eta_a - eta_b
+    return math.sqrt(dphi * dphi + deta * deta)
+
+
+def nearest(
+    offsets_a: NDArray[np.int64],
+    eta_a: NDArray[np.float64],
+    phi_a: NDArray[np.float64],
+    offsets_b: NDArray[np.int64],
+    eta_b: NDArray[np.float64],
+    phi_b: NDArray[np.float64],
+    eligible_b: NDArray[np.bool_],
+) -> tuple[NDArray[np.float64], NDArray[np.int64]]:
+    """For every object of ``a``: the smallest ΔR to an eligible object of ``b`` in its event
+    (inf if none) and that object's position in the event's list of ``b`` (-1 if none; the
+    first on ties)."""
+    dr = np.full(len(eta_a), np.inf)
+    where = np.full(len(eta_a), -1, np.int64)
+    for event in range(len(offsets_a) - 1):
+        lo_b, hi_b = int(offsets_b[event]), int(offsets_b[event + 1])
+        for i in range(int(offsets_a[event]), int(offsets_a[event + 1])):
+            for j in range(lo_b, hi_b):
+                if not eligible_b[j]:
+                    continue
+                d = delta_r(float(eta_a[i]), float(phi_a[i]), float(eta_b[j]), float(phi_b[j]))
+                if d < dr[i]:
+                    dr[i] = d
+                    where[i] = j - lo_b
+    return dr, where

@@ -1,0 +1,165 @@
+"""Filling ``hist.Hist`` with many variations in one call: :func:`fill_hist`.
+
+An analysis fills one histogram with rows of entries — the nominal selection and each
+systematic variation (other values, other weights, other selections) — into the bins of a
+category axis (``variation``).  :func:`fill_hist` takes all rows at once as ``(rows, events)``
+arrays, accumulates them with :func:`afkit.kernels.fill_variations` (one streaming pass per
+row, on the CPU or the GPU the arrays live on) and adds the sums to the histogram, with
+boost-histogram's binning (NaN to overflow) and its flow bins.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from afkit.exceptions import ArgumentTypeError, ConfigError
+from afkit.kernels._arrays import array_module, to_device, to_host
+from afkit.kernels._dispatch import backend_of
+from afkit.kernels._jagged import is_awkward
+
+__all__ = ["fill_hist"]
+
+
+def _rows(value: Any, what: str, backend_hint: str | None = None) -> Any:
+    """A ``(rows, events)`` array from a 1-D or 2-D array, an awkward per-event array, or a
+    sequence of per-row arrays."""
+    if is_awkward(value):
+        import awkward as ak
+
+        if value.ndim != 1:
+            raise ArgumentTypeError(f"{what} must hold one value per event, not {value.type}")
+        value = ak.to_numpy(value) if ak.backend(value) == "cpu" else ak.to_cupy(value)
+    elif isinstance(value, Sequence) and not isinstance(value, (str, bytes)):
+        parts = [_rows(v, what) for v in value]
+        if not parts:
+            raise ConfigError(f"{what} has no rows")
+        backend = backend_of(*parts)
+        return array_module(backend).concatenate(parts, axis=0)
+    if not (isinstance(value, np.ndarray) or hasattr(value, "__cuda_array_interface__")):
+        raise ArgumentTypeError(
+            f"{what} must be an array (events,) or (rows, events), not {type(value).__name__}"
+        )
+    if value.ndim == 1:
+        return value.reshape(1, -1)
+    if value.ndim != 2:
+        raise ConfigError(f"{what} must be (events,) or (rows, events), not shape {value.shape}")
+    return value
+
+
+def fill_hist(
+    h: Any,
+    values: Any,
+    *,
+    weight: Any = None,
+    selected: Any = None,
+    **categories: Any,
+) -> Any:
+    """Fill ``h`` with rows of entries in one call; return ``h``.
+
+    Args:
+        h: a ``hist.Hist`` whose first axis is the observable (``Regular`` or ``Variable``)
+            and whose other axes are categories (``StrCategory``/``IntCategory``), with
+            ``Weight`` or ``Double`` storage.
+        values: ``(rows, events)`` (or ``(events,)`` for one row), NumPy or CuPy, or a
+            sequence of per-event arrays (one per row; awkward arrays too).
+        weight: the same shape (or one row for all), default 1.
+        selected: booleans of the same shape: which entries to fill (default all).
+        categories: one value per category axis, by axis name; a sequence gives each row
+            its own (``variation=["nominal", "pt_scale_up", ...]``).
+
+    Rows that share values (weight variations of one selection) may pass the same row
+    repeatedly; each row is filled into the category bins its entries say.
+    """
+    import hist
+
+    if not isinstance(h, hist.Hist):
+        raise ArgumentTypeError(f"h must be a hist.Hist, not {type(h).__name__}")
+    axis = h.axes[0]
+    if not isinstance(axis, (hist.axis.Regular, hist.axis.Variable)):
+        raise ConfigError(
+            f"the first axis of h must be Regular or Variable, not {type(axis).__name__}"
+        )
+    x = _rows(values, "values")
+    n_rows = x.shape[0]
+    backend = backend_of(x)
+    xp = array_module(backend)
+    w = xp.ones_like(x, dtype=np.float64) if weight is None else _rows(weight, "weight")
+    s = xp.ones(x.shape, dtype=bool) if selected is None else _rows(selected, "selected")
+    w, s = _broadcast(w, n_rows, "weight"), _broadcast(s, n_rows, "selected")
+    for name, array in (("weight", w), ("selected", s)):
+        if array.shape != x.shape:
+            raise ConfigError(f"{name} has shape {array.shape}, values {x.shape}")
+    positions = _category_positions(h, n_rows, categories)
+
+    from afkit.kernels import fill_variations
+
+    sumw = xp.zeros((n_rows, axis.size + 2))
+    sumw2 = xp.zeros((n_rows, axis.size + 2))
+    category = to_device(np.arange(n_rows, dtype=np.int64), backend)
+    if isinstance(axis, hist.axis.Regular):
+        binning: dict[str, Any] = {"lo": axis.edges[0], "hi": axis.edges[-1], "nbins": axis.size}
+    else:
+        binning = {"edges": to_device(np.asarray(axis.edges, np.float64), backend)}
+    fill_variations(sumw, sumw2, x, w, s, category, **binning)
+    _add(h, to_host(sumw), to_host(sumw2), positions)
+    return h
+
+
+def _broadcast(array: Any, n_rows: int, what: str) -> Any:
+    if array.shape[0] == 1 and n_rows > 1:
+        return array_module(backend_of(array)).repeat(array, n_rows, axis=0)
+    return array
+
+
+def _category_positions(h: Any, n_rows: int, categories: dict[str, Any]) -> list[tuple[int, ...]]:
+    """Per row, the flow-view index of its bin on each category axis."""
+    names = [a.name for a in h.axes[1:]]
+    unknown = sorted(set(categories) - set(names))
+    if unknown:
+        raise ConfigError(
+            f"h has no axis {', '.join(map(repr, unknown))}; its category axes: {names}"
+        )
+    missing = [n for n in names if n not in categories]
+    if missing:
+        raise ConfigError(f"give a value for each category axis: {', '.join(missing)} missing")
+    per_axis = []
+    for a in h.axes[1:]:
+        value = categories[a.name]
+        row_values = (
+            list(value)
+            if isinstance(value, Sequence) and not isinstance(value, (str, bytes))
+            else [value] * n_rows
+        )
+        if len(row_values) != n_rows:
+            raise ConfigError(f"{a.name} gives {len(row_values)} values for {n_rows} rows")
+        indices = []
+        for v in row_values:
+            try:
+                index = int(a.index(v))
+            except (KeyError, ValueError, TypeError):
+                index = -1
+            if not 0 <= index < a.size:
+                raise ConfigError(f"axis {a.name!r} has no bin {v!r} (it has {list(a)})")
+            indices.append(index + (1 if a.traits.underflow else 0))
+        per_axis.append(indices)
+    return [tuple(axis_indices[r] for axis_indices in per_axis) for r in range(n_rows)]
+
+
+def _add(h: Any, sumw: Any, sumw2: Any, positions: list[tuple[int, ...]]) -> None:
+    """Add each row's (nbins + 2) sums to its category bins of ``h`` (flow bins where the
+    observable axis has them; entries beyond an axis without them are dropped, as hist does)."""
+    axis = h.axes[0]
+    lo = 0 if axis.traits.underflow else 1
+    hi = sumw.shape[1] if axis.traits.overflow else sumw.shape[1] - 1
+    view = h.view(flow=True)
+    weighted = view.dtype.names is not None and "variance" in view.dtype.names
+    for row, position in enumerate(positions):
+        where = (slice(None), *position)
+        if weighted:
+            view.value[where] += sumw[row, lo:hi]
+            view.variance[where] += sumw2[row, lo:hi]
+        else:
+            view[where] += sumw[row, lo:hi]
