@@ -86,3 +86,44 @@ def test_no_module_imports_the_root_package() -> None:
             if isinstance(node, ast.ImportFrom) and node.module == "afkit" and node.level == 0:
                 offenders.append(f"{path.relative_to(REPO)}:{node.lineno}")
     assert offenders == []
+
+
+#: What afkit.agc may use: afkit's public API (the showcase is one client of it).
+AGC_MAY_IMPORT = {
+    "afkit.kernels",
+    "afkit.events",
+    "afkit.histograms",
+    "afkit.executors",
+    "afkit.fileset",
+    "afkit.processor",
+    "afkit.exceptions",
+    "afkit.extras",
+    "afkit.datagen",
+}
+
+
+def test_the_agc_uses_only_public_api() -> None:
+    """afkit.agc imports from afkit's public modules only, and only their public names (in
+    their ``__all__`` where they have one): no reach-in to private readers or helpers."""
+    offenders = []
+    for path in sorted((REPO / "src" / "afkit" / "agc").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            where = f"{path.name}:{getattr(node, 'lineno', 0)}"
+            if isinstance(node, ast.Import):
+                for alias in node.names:
+                    if alias.name.startswith("afkit.") and not alias.name.startswith("afkit.agc"):
+                        if alias.name not in AGC_MAY_IMPORT:
+                            offenders.append(f"{where} import {alias.name}")
+            elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("afkit."):
+                module = node.module or ""
+                if module == "afkit.agc" or module.startswith("afkit.agc."):
+                    continue
+                if module not in AGC_MAY_IMPORT:
+                    offenders.append(f"{where} from {module}")
+                    continue
+                exported = getattr(importlib.import_module(module), "__all__", None)
+                for alias in node.names:
+                    private = alias.name.startswith("_")
+                    if private or (exported is not None and alias.name not in exported):
+                        offenders.append(f"{where} {module}.{alias.name}")
+    assert offenders == []

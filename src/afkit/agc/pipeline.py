@@ -84,7 +84,7 @@ def default_dataset(
             Path(fileset.resolve(f)).is_file() for s in fileset.samples.values() for f in s.files
         ):
             return fileset_path
-    from afkit.datagen.generate import generate
+    from afkit.datagen import generate
 
     report = generate(
         folder,

@@ -4,10 +4,12 @@
 function); :mod:`afkit.events.source` is the per-chunk data provider behind it,
 :mod:`afkit.events.model` the awkward form built from a schema, :mod:`afkit.events.behavior`
 the four-vector and checked-field behaviours, :mod:`afkit.events.linking` ElementLink
-resolution.
+resolution.  :func:`columns` (:mod:`afkit.events.columns`) is the fast column view: flat
+arrays of the fields an analysis names, straight from a chunk's buffers, on CPU or GPU.
 """
 
+from afkit.events.columns import CollectionColumns, EventColumns, columns
 from afkit.events.events import Events
 from afkit.events.reading import read
 
-__all__ = ["Events", "read"]
+__all__ = ["CollectionColumns", "EventColumns", "Events", "columns", "read"]

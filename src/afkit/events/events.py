@@ -36,6 +36,7 @@ class Events(ak.Array):  # type: ignore[misc]
         self = cls.__new__(cls)
         state = self.__dict__
         state["_afkit_model"] = model
+        state["_afkit_origin"] = model  # kept after the layout is built (see to())
         state["_afkit_source"] = model.source
         state["_afkit_collections"] = {}
         return self
@@ -109,14 +110,31 @@ class Events(ak.Array):  # type: ignore[misc]
         return source  # type: ignore[no-any-return]
 
     @property
-    def chunk_source(self) -> EventSource | None:
-        """The source when these events are the whole chunk it provides, as read; None for
-        arrays derived from them (a slice or mask selects only some of the source's events).
+    def backend(self) -> str:
+        """Where the arrays' buffers live: ``"cpu"`` or ``"cuda"``."""
+        model = self._pending()
+        if model is not None:
+            return model.backend
+        return str(ak.backend(self))
 
-        Lets code that knows the event model take buffers from the source directly.
+    def to(self, backend: str) -> Events:
+        """These events with every buffer on ``backend`` ("cpu" or "cuda").
+
+        For a chunk as :func:`afkit.read` made it nothing is read or copied yet: each buffer
+        is copied to the device the first time a field that needs it is used, once, links
+        and behaviours included.  Events derived from it (a slice, a mask) are copied with
+        ``ak.to_backend``, which copies every buffer they hold: move a chunk before
+        selecting from it.  Without CuPy (or a GPU) the error says what to install.
         """
-        source: EventSource | None = self.__dict__.get("_afkit_source")
-        return source
+        from afkit.kernels import array_module
+
+        array_module(backend)  # checks the name, and CuPy for "cuda"
+        if backend == self.backend:
+            return self
+        origin: LazyModel | None = self.__dict__.get("_afkit_origin")
+        if origin is not None:  # the chunk as read: a new lazy model on the other backend
+            return Events.deferred(origin.on(backend))
+        return ak.to_backend(self, backend)  # type: ignore[no-any-return]
 
     @property
     def file(self) -> str:

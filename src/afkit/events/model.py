@@ -18,7 +18,7 @@ link kinds      raw ``{m_persKey, m_persIndex}`` record under the stored name, p
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import awkward as ak
@@ -58,10 +58,11 @@ class LazyModel:
     scaling and are cached on the schema.
     """
 
-    def __init__(self, builder: ModelBuilder) -> None:
+    def __init__(self, builder: ModelBuilder, backend: str = "cpu") -> None:
         self._builder = builder
         self.source = builder.source
         self.scale = builder.scale
+        self.backend = backend
         #: record field -> (collection, position among TOP_LEVEL's variables or None)
         self._plan: dict[str, tuple[str, int | None]] = self._cached(
             ("plan", self.scale), builder.plan
@@ -93,13 +94,22 @@ class LazyModel:
         return form if position is None else form["contents"][position]
 
     def _array(self, form: Any) -> ak.Array:
+        if self.backend == "cpu":
+            container: Any = self._builder.buffers
+        else:
+            container = _DeviceBuffers(self._builder.buffers, self.source, self.backend)
         return ak.from_buffers(
             form,
             self.length,
-            self._builder.buffers,
+            container,
+            backend=self.backend,
             behavior=bh.behavior(),
             attrs={bh.SOURCE_ATTR: self.source},
         )
+
+    def on(self, backend: str) -> LazyModel:
+        """The same chunk's model with its buffers on ``backend`` (copied when first used)."""
+        return LazyModel(self._builder, backend)
 
     def full(self) -> ak.Array:
         """The whole event record (every collection) as one awkward array."""
@@ -124,6 +134,30 @@ class LazyModel:
         return self._array(form)
 
 
+class _DeviceBuffers(Mapping[str, Callable[[], Any]]):
+    """The builder's buffer callables, each handing awkward a device copy of its host buffer,
+    made the first time it is used and kept in the chunk's source (so a collection and the
+    full record built from the same buffer share one copy)."""
+
+    def __init__(self, buffers: Buffers, source: EventSource, backend: str) -> None:
+        from afkit.kernels import array_module
+
+        self._buffers = buffers
+        self._source = source
+        self._backend = backend
+        array_module(backend)  # fails at once, naming what to install, without CuPy
+
+    def __getitem__(self, key: str) -> Callable[[], Any]:
+        make = self._buffers[key]
+        return lambda: self._source.device_buffer(key, make, self._backend)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._buffers)
+
+    def __len__(self) -> int:
+        return len(self._buffers)
+
+
 class ModelBuilder:
     """Makes the form and the buffer callables of one chunk, a collection at a time."""
 
@@ -136,9 +170,10 @@ class ModelBuilder:
         assert spec.dtype is not None
         return np.dtype(np.float64) if (self.scale and spec.energy) else spec.dtype
 
-    def build(self) -> Events:
-        """The chunk's :class:`Events`; awkward layouts are made only when first used."""
-        return Events.deferred(LazyModel(self))
+    def build(self, backend: str = "cpu") -> Events:
+        """The chunk's :class:`Events`; awkward layouts are made only when first used, with
+        their buffers on ``backend`` ("cpu", or "cuda": copied to the GPU when first used)."""
+        return Events.deferred(LazyModel(self, backend))
 
     def collection(self, name: str) -> FormDict | None:
         """Form dict of collection ``name`` (None: nothing in it the model holds); its

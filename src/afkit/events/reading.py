@@ -19,6 +19,7 @@ def read(
     entry_stop: int | None = None,
     format: Format = "auto",
     units: str = "GeV",
+    backend: str = "cpu",
 ) -> Events:
     """Open a PHYSLITE or NanoAOD file and return its events, read lazily.
 
@@ -29,6 +30,9 @@ def read(
         format: ``"physlite"``, ``"nanoaod"`` or ``"auto"`` (from the tree's branches); a
             format the branches contradict is an error.
         units: ``"GeV"`` (default: PHYSLITE energies as float64 GeV) or ``"MeV"`` (as stored).
+        backend: ``"cpu"`` (default) or ``"cuda"``: every buffer of the event model is copied
+            to the GPU the first time it is used (once), so awkward operations and afkit's
+            kernels on the events run there.  Needs CuPy (``pip install 'afkit[cuda]'``).
 
     Returns:
         :class:`~afkit.Events`: an awkward record array, one field per collection.  Nothing is
@@ -37,7 +41,10 @@ def read(
     Raises:
         afkit.AfkitError: a subclass naming the file for every kind of bad input.
     """
+    from afkit.kernels import array_module
+
     unit = check_units(units)
+    array_module(backend)  # a bad name, or "cuda" without CuPy, fails before any read
     opened = open_events(
         source, tree=tree, entry_start=entry_start, entry_stop=entry_stop, format=format
     )
@@ -49,4 +56,4 @@ def read(
         counts_from=opened.counts_from,
         event_format=opened.event_format,
     )
-    return ModelBuilder(events_source).build()
+    return ModelBuilder(events_source).build(backend)

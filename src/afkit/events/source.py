@@ -46,6 +46,7 @@ class EventSource:
         self.counts_from = counts_from or {}  # collection -> flat count branch (NanoAOD nX)
         self._event_format = event_format
         self._offsets: dict[str, NDArray[np.int64]] = {}
+        self._device: dict[tuple[str, str], Any] = {}  # (backend, buffer key) -> device copy
         self._resolvers: dict[tuple[str, str], linking.LinkResolver] = {}
         self._compressed: dict[str, int] = {}
 
@@ -87,6 +88,16 @@ class EventSource:
             except Exception:  # noqa: BLE001 - only a preference for the largest branch
                 self._compressed[branch] = 0
         return self._compressed[branch]
+
+    def device_buffer(self, key: str, make: Callable[[], Any], backend: str) -> Any:
+        """The event model's buffer ``key`` on ``backend``: ``make()`` (host) copied there
+        once per chunk."""
+        from afkit.kernels import to_device
+
+        cached = self._device.get((backend, key))
+        if cached is None:
+            cached = self._device[(backend, key)] = to_device(np.asarray(make()), backend)
+        return cached
 
     # -- offsets ------------------------------------------------------------------------
     def offsets(self, collection: str) -> NDArray[np.int64]:
