@@ -111,9 +111,11 @@ def test_the_agc_uses_only_public_api() -> None:
             where = f"{path.name}:{getattr(node, 'lineno', 0)}"
             if isinstance(node, ast.Import):
                 for alias in node.names:
-                    if alias.name.startswith("afkit.") and not alias.name.startswith("afkit.agc"):
-                        if alias.name not in AGC_MAY_IMPORT:
-                            offenders.append(f"{where} import {alias.name}")
+                    outside = alias.name.startswith("afkit.") and not alias.name.startswith(
+                        "afkit.agc"
+                    )
+                    if outside and alias.name not in AGC_MAY_IMPORT:
+                        offenders.append(f"{where} import {alias.name}")
             elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("afkit."):
                 module = node.module or ""
                 if module == "afkit.agc" or module.startswith("afkit.agc."):
