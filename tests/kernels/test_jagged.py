@@ -137,7 +137,9 @@ pairs = _cuda.pair_counts(off, el, off, el, True)
 out["pairs"], out["pair_m"] = pairs, _cuda.pair_masses(off, p4, el, off, p4, el, True, pairs)
 cross = _cuda.pair_counts(off, el, off, req, False)
 out["cross"], out["cross_m"] = cross, _cuda.pair_masses(off, p4, el, off, p4, req, False, cross)
-out["dr"], out["where"] = _cuda.nearest(off, d["eta"], d["phi"], off, d["eta"], d["phi"], req)
+out["dr"], out["where"] = _cuda.nearest(off, d["eta"], d["phi"], off, d["eta"], d["phi"], req, True)
+wide = 3 * d["phi"]
+out["dr2"], out["where2"] = _cuda.nearest(off, d["eta"], d["phi"], off, d["eta"], wide, req, False)
 out["isum"] = _cuda.segmented_sum(off, d["ints"], el)
 out["max"], out["found"] = _cuda.segmented_extreme(off, d["pt"], el, True)
 out["min"], _ = _cuda.segmented_extreme(off, d["pt"], el, False)
@@ -181,10 +183,16 @@ def test_new_cuda_kernels_under_the_simulator(tmp_path: Path) -> None:
     assert np.array_equal(out["cross"], cross)
     assert np.array_equal(out["cross_m"], _cpu.pair_masses(off, p4, el, off, p4, req, False, cross))
     dr, where = _cpu.nearest(
-        off, inputs["eta"], inputs["phi"], off, inputs["eta"], inputs["phi"], req
+        off, inputs["eta"], inputs["phi"], off, inputs["eta"], inputs["phi"], req, True
     )
     assert np.array_equal(out["dr"], dr)
     assert np.array_equal(out["where"], where)
+    wide = 3 * inputs["phi"]  # angles beyond pi: the general form
+    dr, where = _cpu.nearest(
+        off, inputs["eta"], inputs["phi"], off, inputs["eta"], wide, req, False
+    )
+    assert np.array_equal(out["dr2"], dr)
+    assert np.array_equal(out["where2"], where)
     assert np.array_equal(out["isum"], _cpu.segmented_sum(off, inputs["ints"], el))
     largest, found = _cpu.segmented_extreme(off, inputs["pt"], el, True)
     assert np.array_equal(out["max"], largest)
@@ -235,12 +243,13 @@ def test_pairs_and_nearest_equal_their_reference(counts, data) -> None:  # type:
     ref_pairs, ref_masses = reference.pair_masses(offsets, kin, eligible, None, None, None)
     assert np.array_equal(pairs, ref_pairs)
     assert np.array_equal(masses, ref_masses)
-    dr, where = _cpu.nearest(offsets, kin[1], kin[2], offsets, kin[1], kin[2], eligible)
-    ref_dr, ref_where = reference.nearest(
-        offsets, kin[1], kin[2], offsets, kin[1], kin[2], eligible
-    )
-    assert np.array_equal(dr, ref_dr)
-    assert np.array_equal(where, ref_where)
+    for phi_b, near in ((kin[2], True), (kin[2] * 2.5, False)):  # within pi, and beyond
+        dr, where = _cpu.nearest(offsets, kin[1], kin[2], offsets, kin[1], phi_b, eligible, near)
+        ref_dr, ref_where = reference.nearest(
+            offsets, kin[1], kin[2], offsets, kin[1], phi_b, eligible
+        )
+        assert np.array_equal(dr, ref_dr)
+        assert np.array_equal(where, ref_where)
     largest, found = _cpu.segmented_extreme(offsets, kin[0], eligible, True)
     ref_largest, ref_found = reference.segmented_extreme(offsets, kin[0], eligible, True)
     assert np.array_equal(largest, ref_largest)

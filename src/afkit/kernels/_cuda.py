@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 from numba import cuda
 
+from afkit.kernels import _angles as angles
 from afkit.kernels import _binning as binning
 
 _GAMMA = np.uint64(0x9E3779B97F4A7C15)
@@ -354,16 +355,20 @@ def _pair_mass_kernel(
             k += 1
 
 
+_wrapped_delta_phi = cuda.jit(device=True, inline=True)(angles.wrapped_delta_phi)
+_near_delta_phi = cuda.jit(device=True, inline=True)(angles.near_delta_phi)
+
+
 @cuda.jit(device=True, inline=True)
-def _delta_r(eta_a, phi_a, eta_b, phi_b):
-    dphi = (phi_a - phi_b + math.pi) % (2 * math.pi) - math.pi
+def _delta_r2(eta_a, phi_a, eta_b, phi_b, near):
+    dphi = _near_delta_phi(phi_a, phi_b) if near else _wrapped_delta_phi(phi_a, phi_b)
     deta = eta_a - eta_b
-    return math.sqrt(dphi * dphi + deta * deta)
+    return dphi * dphi + deta * deta
 
 
 @cuda.jit
 def _nearest_kernel(
-    offsets_a, event_of_a, eta_a, phi_a, offsets_b, eta_b, phi_b, eligible_b, dr, where
+    offsets_a, event_of_a, eta_a, phi_a, offsets_b, eta_b, phi_b, eligible_b, near, dr, where
 ):
     i = cuda.grid(1)  # one thread per object of a
     if i >= eta_a.shape[0]:
@@ -375,11 +380,11 @@ def _nearest_kernel(
     for j in range(lo_b, offsets_b[event + 1]):
         if not eligible_b[j]:
             continue
-        d = _delta_r(eta_a[i], phi_a[i], eta_b[j], phi_b[j])
-        if d < best:
-            best = d
+        d2 = _delta_r2(eta_a[i], phi_a[i], eta_b[j], phi_b[j], near)
+        if d2 < best:
+            best = d2
             found = j - lo_b
-    dr[i] = best
+    dr[i] = math.sqrt(best)
     where[i] = found
 
 
@@ -493,14 +498,14 @@ def _owners(offsets: Any, n: int) -> Any:
     return cuda.to_device(owners) if hasattr(offsets, "copy_to_host") else owners
 
 
-def nearest(offsets_a, eta_a, phi_a, offsets_b, eta_b, phi_b, eligible_b):
+def nearest(offsets_a, eta_a, phi_a, offsets_b, eta_b, phi_b, eligible_b, near):
     n = len(eta_a)
     dr = _alloc(eta_a, max(n, 1))
     where = _alloc(eta_a, max(n, 1), np.int64)
     if n:
         owners = _owners(offsets_a, n)
         _nearest_kernel[_blocks(n), THREADS](
-            offsets_a, owners, eta_a, phi_a, offsets_b, eta_b, phi_b, eligible_b, dr, where
+            offsets_a, owners, eta_a, phi_a, offsets_b, eta_b, phi_b, eligible_b, near, dr, where
         )
     return dr[:n], where[:n]
 

@@ -43,14 +43,17 @@ def present(column: Jagged) -> Any:
 def mask_of(base: Jagged, mask: Any, what: str = "mask") -> Any:
     """The elements of ``base`` to use: present, and where the awkward ``mask`` is True (a
     missing mask element counts as False)."""
-    use = present(base)
     if mask is None:
-        return use
+        return present(base)
     m = jagged(mask, what, dtype=np.bool_)
     if m.backend != base.backend:
         raise ConfigError(f"{what} lives on {m.backend}, the values on {base.backend}")
     same_objects(base, m, what)
-    return use & m.content & present(m)
+    use = m.content
+    for valid in (base.valid, m.valid):
+        if valid is not None:
+            use = use & valid
+    return use
 
 
 def flat_mask(mask: Any, n: int, backend: str, what: str = "mask") -> Any:

@@ -15,7 +15,6 @@ Four-momenta are built as ``px = pt cos(phi)``, ``py = pt sin(phi)``, ``pz = pt 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -32,20 +31,74 @@ __all__ = ["BestCombination", "best_combination", "pair_masses"]
 CRITERIA = {"pt": 0, "mass": 1, "sum_pt": 3}
 
 
-@dataclass(frozen=True)
 class BestCombination:
     """The chosen combination of each event, and its summed four-momentum.
 
     ``index``: the chosen objects' positions in each event's list (``n * ?int64``, None for
     events without a valid combination; with ``offsets=``, ``(events, n)`` with -1).
-    ``pt``, ``eta``, ``phi``, ``mass``: of the sum (None or NaN without a combination).
+    ``pt``, ``eta``, ``phi``, ``mass``: of the sum (None or NaN without a combination),
+    each computed from the summed (px, py, pz, E) when first asked for.
     """
 
-    index: Any
-    pt: Any
-    eta: Any
-    phi: Any
-    mass: Any
+    def __init__(self, index: Any, sums: Any, backend: str, awkward: bool, missing: Any) -> None:
+        self._index = index
+        self._sums = sums
+        self._backend = backend
+        self._awkward = awkward
+        self._missing = missing
+        self._found = index[:, 0] >= 0 if len(index) else array_module(backend).zeros(0, bool)
+        self._cache: dict[str, Any] = {}
+
+    @property
+    def index(self) -> Any:
+        if "index" not in self._cache:
+            index = self._index
+            if self._awkward:
+                import awkward as ak
+
+                xp = array_module(self._backend)
+                index = ak.mask(ak.Array(xp.ascontiguousarray(index)), ak.Array(self._found))
+                if self._missing is not None:
+                    index = ak.mask(index, ak.Array(~self._missing))
+            self._cache["index"] = index
+        return self._cache["index"]
+
+    def _per_event(self, name: str, compute: Any) -> Any:
+        if name not in self._cache:
+            xp = array_module(self._backend)
+            sx, sy, sz, se = self._sums[0], self._sums[1], self._sums[2], self._sums[3]
+            with np.errstate(invalid="ignore", divide="ignore"):
+                values = compute(xp, sx, sy, sz, se)
+            if self._awkward:
+                values = wrap_events(values, self._backend, self._missing, present=self._found)
+            self._cache[name] = values
+        return self._cache[name]
+
+    @property
+    def pt(self) -> Any:
+        return self._per_event("pt", lambda xp, sx, sy, sz, se: xp.sqrt(sx * sx + sy * sy))
+
+    @property
+    def eta(self) -> Any:
+        return self._per_event(
+            "eta", lambda xp, sx, sy, sz, se: xp.arcsinh(sz / xp.sqrt(sx * sx + sy * sy))
+        )
+
+    @property
+    def phi(self) -> Any:
+        return self._per_event("phi", lambda xp, sx, sy, sz, se: xp.arctan2(sy, sx))
+
+    @property
+    def mass(self) -> Any:
+        """``sqrt(max(E E - px px - py py - pz pz, 0))``, in the kernels' order."""
+        return self._per_event(
+            "mass",
+            lambda xp, sx, sy, sz, se: xp.where(
+                xp.isnan(se),
+                np.nan,
+                xp.sqrt(xp.maximum(se * se - sx * sx - sy * sy - sz * sz, 0.0)),
+            ),
+        )
 
 
 def _mask_or(value: Any, n: int, backend: str, offsets: Any, what: str, awkward: bool) -> Any:
@@ -58,18 +111,6 @@ def _mask_or(value: Any, n: int, backend: str, offsets: Any, what: str, awkward:
         use = column.content
         return use & column.valid if column.valid is not None else use
     return flat_mask(value, n, backend, what)
-
-
-def _summed(sums: Any, xp: Any) -> tuple[Any, Any, Any, Any]:
-    """(pt, eta, phi, mass) of summed (px, py, pz, E), NaN where there is no sum."""
-    sx, sy, sz, se = sums[0], sums[1], sums[2], sums[3]
-    pt = xp.sqrt(sx * sx + sy * sy)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        eta = xp.arcsinh(sz / pt)
-    phi = xp.arctan2(sy, sx)
-    mass = xp.sqrt(xp.maximum(se * se - sx * sx - sy * sy - sz * sz, 0.0))
-    mass = xp.where(xp.isnan(se), np.nan, mass)  # (maximum(NaN, 0) is NaN already; explicit)
-    return pt, eta, phi, mass
 
 
 def best_combination(
@@ -123,18 +164,7 @@ def best_combination(
     index, sums = kernels.best_combination(
         offs, p4, kin["pt"], eligible, required, n, require_min, code, float(target or 0.0)
     )
-    xp = array_module(backend)
-    pt, eta, phi, mass = _summed(sums, xp)
-    if not awkward:
-        return BestCombination(index, pt, eta, phi, mass)
-    import awkward as ak
-
-    found = index[:, 0] >= 0
-    chosen = ak.mask(ak.Array(xp.ascontiguousarray(index)), ak.Array(found))
-    if missing is not None:
-        chosen = ak.mask(chosen, ak.Array(~missing))
-    per_event = [wrap_events(v, backend, missing, present=found) for v in (pt, eta, phi, mass)]
-    return BestCombination(chosen, *per_event)
+    return BestCombination(index, sums, backend, awkward, missing)
 
 
 def pair_masses(

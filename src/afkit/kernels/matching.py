@@ -59,10 +59,16 @@ def _search(
         if len(column.content) != n_b:
             raise ConfigError("mask_b does not go with b (another collection?)")
         eligible = column.content if column.valid is None else column.content & column.valid
-    else:
+    elif mask_b is not None:
         eligible = flat_mask(mask_b, n_b, backend, "mask_b")
+    else:
+        eligible = None if backend == "cpu" else flat_mask(None, n_b, backend)  # (all)
+    xp = array_module(backend)
+    near = bool(
+        xp.all(xp.abs(kin_a["phi"]) <= np.pi) and xp.all(xp.abs(kin_b["phi"]) <= np.pi)
+    )  # (NaN fails the check: such inputs take the general form)
     dr, where = implementation(backend).nearest(
-        offs_a, kin_a["eta"], kin_a["phi"], offs_b, kin_b["eta"], kin_b["phi"], eligible
+        offs_a, kin_a["eta"], kin_a["phi"], offs_b, kin_b["eta"], kin_b["phi"], eligible, near
     )
     return dr, where, offs_a, missing, backend, awkward
 

@@ -32,7 +32,7 @@ def count(mask: Any, *, offsets: Any = None) -> Any:
     """Per event, how many objects pass ``mask`` (e.g. ``count(jets.pt > 30)``)."""
     if offsets is None:
         column = jagged(mask, "mask", dtype=np.bool_)
-        use = mask_of(column, None) & column.content
+        use = column.content if column.valid is None else column.content & column.valid
         out = implementation(column.backend).segmented_count(column.offsets, use)
         return wrap_events(out, column.backend, column.missing)
     backend, (offsets, mask) = raw(offsets, (mask, np.bool_))
@@ -85,6 +85,11 @@ def max(values: Any, mask: Any = None, *, offsets: Any = None) -> Any:
 
 def any(mask: Any, *, offsets: Any = None) -> Any:
     """Per event, whether any object passes ``mask`` (False for no object)."""
+    if offsets is None:
+        column = jagged(mask, "mask", dtype=np.bool_)
+        use = column.content if column.valid is None else column.content & column.valid
+        out = implementation(column.backend).segmented_count(column.offsets, use)
+        return wrap_events(out > 0, column.backend, column.missing)
     return count(mask, offsets=offsets) > 0
 
 

@@ -314,8 +314,8 @@ def pair_masses(
 
 
 def delta_phi(a: float, b: float) -> float:
-    """``a - b`` wrapped into [-pi, pi) as ``vector`` computes it."""
-    return (a - b + math.pi) % (2 * math.pi) - math.pi
+    """``a - b`` wrapped into [-pi, pi) as ``vector`` computes it (NumPy's remainder)."""
+    return float((np.float64(a) - np.float64(b) + np.pi) % (2 * np.pi) - np.pi)
 
 
 def delta_r(eta_a: float, phi_a: float, eta_b: float, phi_b: float) -> float:
@@ -342,11 +342,15 @@ def nearest(
     for event in range(len(offsets_a) - 1):
         lo_b, hi_b = int(offsets_b[event]), int(offsets_b[event + 1])
         for i in range(int(offsets_a[event]), int(offsets_a[event + 1])):
+            best = math.inf
             for j in range(lo_b, hi_b):
                 if not eligible_b[j]:
                     continue
-                d = delta_r(float(eta_a[i]), float(phi_a[i]), float(eta_b[j]), float(phi_b[j]))
-                if d < dr[i]:
-                    dr[i] = d
+                dphi = delta_phi(float(phi_a[i]), float(phi_b[j]))
+                deta = float(eta_a[i]) - float(eta_b[j])
+                d2 = dphi * dphi + deta * deta  # compared squared: ties as the kernels see them
+                if d2 < best:
+                    best = d2
                     where[i] = j - lo_b
+            dr[i] = math.sqrt(best)
     return dr, where
