@@ -131,7 +131,7 @@ p4 = _cuda.four_momenta(*kin)
 out = {"p4": p4}
 for n in (2, 3, 4):
     for by in (0, 1, 2, 3):
-        index, sums = _cuda.best_combination(off, p4, d["pt"], el, req, n, 1, by, 91.0)
+        index, sums = _cuda.best_combination(off, *kin, el, req, n, 1, by, 91.0)
         out[f"index_{n}_{by}"], out[f"sums_{n}_{by}"] = index, sums
 pairs = _cuda.pair_counts(off, el, off, el, True)
 out["pairs"], out["pair_m"] = pairs, _cuda.pair_masses(off, p4, el, off, p4, el, True, pairs)
@@ -173,7 +173,7 @@ def test_new_cuda_kernels_under_the_simulator(tmp_path: Path) -> None:
     assert np.array_equal(out["p4"], p4)
     for k in (2, 3, 4):
         for by in (0, 1, 2, 3):
-            index, sums = _cpu.best_combination(off, p4, inputs["pt"], el, req, k, 1, by, 91.0)
+            index, sums = _cpu.best_combination(off, *kin, el, req, k, 1, by, 91.0)
             assert np.array_equal(out[f"index_{k}_{by}"], index), (k, by)
             assert np.array_equal(out[f"sums_{k}_{by}"], sums, equal_nan=True), (k, by)
     pairs = _cpu.pair_counts(off, el, off, el, True)
@@ -215,8 +215,7 @@ def test_best_combination_equals_its_reference(counts, n, by, data) -> None:  # 
     eligible = np.array(data.draw(st.lists(st.booleans(), min_size=size, max_size=size)), bool)
     required = np.array(data.draw(st.lists(st.booleans(), min_size=size, max_size=size)), bool)
     need = data.draw(st.integers(0, n))
-    p4 = _cpu.four_momenta(pt, eta, phi, m)
-    got = _cpu.best_combination(offsets, p4, pt, eligible, required, n, need, by, 91.0)
+    got = _cpu.best_combination(offsets, pt, eta, phi, m, eligible, required, n, need, by, 91.0)
     expected = reference.best_combination(
         offsets, pt, eta, phi, m, eligible, required, n, need, by, 91.0
     )

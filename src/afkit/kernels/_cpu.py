@@ -165,14 +165,19 @@ def _score(by, target, sx, sy, sz, se, scalar_pt):
 
 
 @numba.njit(cache=True, nogil=True)
-def best_combination(offsets, p4, pt, eligible, required, n, require_min, by, target):
+def best_combination(offsets, pt, eta, phi, mass, eligible, required, n, require_min, by, target):
     """Enumerate the combinations of ``n`` (2, 3 or 4) eligible objects per event in
-    lexicographic order; keep the first with the largest score (see the reference)."""
+    lexicographic order; keep the first with the largest score (see the reference).
+
+    Four-momenta are computed for the eligible objects of events that can have a
+    combination only (a selection usually leaves few), once per object."""
     n_events = len(offsets) - 1
     index = np.full((n_events, n), -1, np.int64)
     sums = np.full((4, n_events), np.nan)
     chosen = np.empty(4, np.int64)
-    candidates = np.empty(max(1, np.max(np.diff(offsets)) if n_events else 1), np.int64)
+    width = max(1, np.max(np.diff(offsets)) if n_events else 1)
+    candidates = np.empty(width, np.int64)
+    p4 = np.empty((4, width))
     for event in range(n_events):
         lo = offsets[event]
         m = 0
@@ -182,6 +187,15 @@ def best_combination(offsets, p4, pt, eligible, required, n, require_min, by, ta
                 m += 1
         if m < n:
             continue
+        for c in range(m):
+            i = candidates[c]
+            px = pt[i] * math.cos(phi[i])
+            py = pt[i] * math.sin(phi[i])
+            pz = pt[i] * math.sinh(eta[i])
+            p4[0, c] = px
+            p4[1, c] = py
+            p4[2, c] = pz
+            p4[3, c] = math.sqrt(px * px + py * py + pz * pz + mass[i] * mass[i])
         best = -np.inf
         # an odometer over increasing position tuples: c[0] < c[1] < ... < c[n-1] < m
         for k in range(n):
@@ -190,12 +204,13 @@ def best_combination(offsets, p4, pt, eligible, required, n, require_min, by, ta
             count = 0
             sx = sy = sz = se = scalar = 0.0
             for k in range(n):
-                i = candidates[chosen[k]]
+                c = chosen[k]
+                i = candidates[c]
                 count += required[i]
-                sx += p4[0, i]
-                sy += p4[1, i]
-                sz += p4[2, i]
-                se += p4[3, i]
+                sx += p4[0, c]
+                sy += p4[1, c]
+                sz += p4[2, c]
+                se += p4[3, c]
                 scalar += pt[i]
             if count >= require_min:
                 score = _score(by, target, sx, sy, sz, se, scalar)

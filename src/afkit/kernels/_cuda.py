@@ -442,7 +442,8 @@ def four_momenta(pt, eta, phi, mass):
     return out[:, :n]
 
 
-def best_combination(offsets, p4, pt, eligible, required, n, require_min, by, target):
+def best_combination(offsets, pt, eta, phi, mass, eligible, required, n, require_min, by, target):
+    p4 = four_momenta(pt, eta, phi, mass)  # (a GPU computes every object's at once)
     n_events = len(offsets) - 1
     index = _alloc(offsets, (max(n_events, 1), n), np.int64)
     sums = _alloc(offsets, (4, max(n_events, 1)))

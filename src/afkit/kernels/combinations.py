@@ -158,12 +158,11 @@ def best_combination(
     required = _mask_or(require, n_objects, backend, offs, "require", awkward)
     if require is None:
         require_min = 0
-    kernels = implementation(backend)
-    p4 = kernels.four_momenta(kin["pt"], kin["eta"], kin["phi"], kin["mass"])
     code = 2 if (by == "mass" and target is not None) else CRITERIA[by]
-    index, sums = kernels.best_combination(
-        offs, p4, kin["pt"], eligible, required, n, require_min, code, float(target or 0.0)
-    )
+    index, sums = implementation(backend).best_combination(
+        offs, kin["pt"], kin["eta"], kin["phi"], kin["mass"], eligible, required, n,
+        require_min, code, float(target or 0.0),
+    )  # fmt: skip
     return BestCombination(index, sums, backend, awkward, missing)
 
 
