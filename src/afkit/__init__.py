@@ -15,6 +15,9 @@ Map of the package (the data flow from reading to results):
   running processors over filesets (``afkit.run``) with exact event accounting.
 * :mod:`afkit.kernels`, :mod:`afkit.histograms` — Numba/CUDA hot paths and ``hist.Hist`` output.
 * :mod:`afkit.datagen` — the PHYSLITE-layout writer and the synthetic AGC dataset.
+* :mod:`afkit.analysis` — the analysis toolkit: selections and cutflows, weights and their
+  variations, shape systematics in one pass, sums of weights from the files, good-run lists,
+  correctionlib corrections.
 * :mod:`afkit.agc` — the AGC ttbar measurement end to end, built on the public API.
 * :mod:`afkit.cli` — the ``afkit`` command (``inspect``, ``generate``, ``agc``).
 
@@ -65,6 +68,7 @@ _LAZY = {
     "ChunkFailure": "afkit.executors.report",
     "LostWorker": "afkit.executors.report",
     "WorkItem": "afkit.executors.plan",
+    "sum_of_weights": "afkit.analysis.normalisation",
 }
 
 #: Subpackages reachable as attributes (``afkit.agc``) without importing them first.
@@ -72,6 +76,7 @@ _SUBPACKAGES = frozenset(
     {
         "accumulate",
         "agc",
+        "analysis",
         "cli",
         "datagen",
         "events",
@@ -123,6 +128,7 @@ __all__ = [
     "inspect",
     "read",
     "run",
+    "sum_of_weights",
 ]
 
 
@@ -143,6 +149,7 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # what type checkers and IDEs see behind the lazy names
+    from afkit.analysis.normalisation import sum_of_weights
     from afkit.events.events import Events
     from afkit.events.reading import read
     from afkit.executors import run

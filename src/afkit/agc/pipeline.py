@@ -18,7 +18,7 @@ from afkit.fileset import Fileset
 
 DEFAULT_EVENTS_PER_SAMPLE = 10_000
 DEFAULT_SEED = 42
-DATASET_VERSION = 1  # bump when the generator's output changes
+DATASET_VERSION = 2  # bump when the generator's output changes (2: files carry MetaData)
 
 
 @dataclass

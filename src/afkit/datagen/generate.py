@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from afkit.datagen import layout, physics
-from afkit.datagen.rootwriter import TreeFileWriter, compression_setting
+from afkit.datagen.rootwriter import TreeFileWriter, compression_setting, write_metadata
 from afkit.datagen.samples import SAMPLES, Sample
 from afkit.exceptions import ConfigError
 from afkit.fileset import FileEntry, Fileset, SampleEntry
@@ -241,6 +241,7 @@ def _write_file(out: Path, task: _FileTask) -> tuple[float, int]:
     (out / task.path).parent.mkdir(parents=True, exist_ok=True)
     columns = layout.columns(is_data=task.sample.is_data)
     sumw, written, chunk_index = 0.0, 0, 0
+    sums = squares = None  # per generator weight: of what is stored (float32), in float64
     with TreeFileWriter(out / task.path, columns, compression=task.compression) as writer:
         for process, variation, events in task.blocks:
             left = events
@@ -263,9 +264,15 @@ def _write_file(out: Path, task: _FileTask) -> tuple[float, int]:
                     dsid=task.sample.dsid,
                     weights=weights,
                 )
+                if mc:
+                    stored = data["EventInfoAuxDyn.mcEventWeights"][1].astype(np.float32)
+                    table = stored.reshape(n, -1).astype(np.float64)
+                    sums = table.sum(axis=0) + (0.0 if sums is None else sums)
+                    squares = (table * table).sum(axis=0) + (0.0 if squares is None else squares)
                 writer.write(n, data)
                 del data, chunk  # one chunk alive at a time, also while the next is generated
                 written += n
                 left -= n
                 chunk_index += 1
+    write_metadata(out / task.path, written, sums, squares)
     return sumw, written

@@ -31,7 +31,7 @@ from afkit.exceptions import AfkitError, ConfigError
 from afkit.extras import require
 
 CXX = Path(__file__).resolve().parent / "cxx"
-HEADERS = ("afkit_physlite_types.h", "afkit_tree_writer.h")
+HEADERS = ("afkit_physlite_types.h", "afkit_tree_writer.h", "afkit_metadata_writer.h")
 
 #: numpy dtype -> the name used by TreeWriter's typed methods
 TYPE_NAMES = {
@@ -125,8 +125,9 @@ def load_root() -> Any:
                 "ROOT could not compile afkit's xAOD stand-in dictionary (is a C++ compiler "
                 f"installed?); see the messages above, build directory {cache}"
             )
-    if not ROOT.gInterpreter.Declare('#include "afkit_tree_writer.h"'):
-        raise AfkitError("ROOT could not load afkit_tree_writer.h")
+    for header in ("afkit_tree_writer.h", "afkit_metadata_writer.h"):
+        if not ROOT.gInterpreter.Declare(f'#include "{header}"'):
+            raise AfkitError(f"ROOT could not load {header}")
     _ROOT = ROOT
     return ROOT
 
@@ -226,3 +227,25 @@ def _offsets(value: Any, n_events: int, name: str) -> NDArray[np.int64]:
     if len(offsets) != n_events + 1 or offsets[0] != 0 or np.any(np.diff(offsets) < 0):
         raise ConfigError(f"{name}: offsets must be {n_events + 1} non-decreasing values from 0")
     return offsets
+
+
+#: Names the generated files give their generator weights (``mcEventWeights[:, i]``).
+WEIGHT_NAMES = ("nominal", "var_scale_up", "var_scale_down", "var_pdf_1")
+
+
+def write_metadata(
+    path: str | os.PathLike[str], events: int, sums: Any = None, squares: Any = None
+) -> None:
+    """Add the ``MetaData`` tree to a written file: CutBookkeepers of all ``events`` (no skim)
+    with the sums (and sums of squares) of each generator weight, and the weights' names
+    (:data:`WEIGHT_NAMES`); ``sums=None`` for data (the bookkeepers count events)."""
+    root = load_root()
+    if sums is None:
+        root.afkit.write_metadata(str(path), int(events), 0, np.zeros(1), np.zeros(1), "")
+        return
+    sums = np.ascontiguousarray(sums, dtype=np.float64)
+    squares = np.ascontiguousarray(squares, dtype=np.float64)
+    if len(sums) != len(squares) or len(sums) > len(WEIGHT_NAMES):
+        raise ConfigError(f"{len(sums)} weight sums for at most {len(WEIGHT_NAMES)} named weights")
+    names = ";".join(WEIGHT_NAMES[: len(sums)])
+    root.afkit.write_metadata(str(path), int(events), len(sums), sums, squares, names)

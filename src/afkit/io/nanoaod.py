@@ -90,3 +90,46 @@ def build_nanoaod_schema(tree: Any) -> tuple[Schema, dict[str, str]]:
         target.fields.update(fields)
     schema = Schema(collections, undecodable, {c: c for c in collections}, format="nanoaod")
     return schema, {c: counters[c] for c in collections if c in counters}
+
+
+#: Per-run sums NanoAOD keeps in its ``Runs`` tree.
+RUNS_TREE = "Runs"
+RUN_SCALARS = ("genEventSumw", "genEventSumw2", "genEventCount")
+RUN_ARRAYS = ("LHEScaleSumw", "LHEPdfSumw", "PSSumw", "LHEReweightingSumw")
+
+
+def run_sums(source: Any) -> dict[str, Any]:
+    """The sums of a NanoAOD file's ``Runs`` tree over its entries (runs): each scalar sum
+    (``genEventSumw``, ...) as a float, each array (``LHEScaleSumw``, ...) elementwise.
+
+    Raises :class:`~afkit.exceptions.MissingTreeError` without a ``Runs`` tree.
+    """
+    from afkit.exceptions import DecodeError, MissingTreeError
+    from afkit.io.filespec import normalize_source, open_file
+    from afkit.io.reader import BranchReader
+    from afkit.io.tree import open_tree
+
+    path = normalize_source(source)
+    handle = open_file(path)
+    classes = {k.split(";")[0]: v for k, v in handle.classnames().items()}
+    if classes.get(RUNS_TREE) != "TTree":
+        trees = [k for k, v in classes.items() if v in ("TTree", "ROOT::RNTuple")]
+        raise MissingTreeError("tree", RUNS_TREE, trees, file=path)
+    tree = open_tree(handle, path, RUNS_TREE)
+    reader = BranchReader(tree, path, 0, tree.num_entries)
+    out: dict[str, Any] = {}
+    for name in RUN_SCALARS:
+        if tree.has(name):
+            out[name] = float(np.sum(reader.flat(name), dtype=np.float64))
+    for name in RUN_ARRAYS:
+        if not tree.has(name):
+            continue
+        offsets, values = reader.jagged(name)
+        counts = np.diff(offsets)
+        if len(counts) and np.any(counts != counts[0]):
+            raise DecodeError(f"{name} has different lengths in different runs", file=path)
+        width = int(counts[0]) if len(counts) else 0
+        out[name] = (
+            values.reshape(-1, width).sum(axis=0, dtype=np.float64) if width else np.zeros(0)
+        )
+    return out

@@ -5,6 +5,7 @@
 #ifndef AFKIT_PHYSLITE_TYPES_H
 #define AFKIT_PHYSLITE_TYPES_H
 
+#include <string>
 #include <vector>
 
 namespace xAOD {
@@ -45,6 +46,7 @@ template <class STORABLE>
 class ElementLink : public ElementLinkBase {};
 
 #ifdef __ROOTCLING__
+#pragma link C++ class std::vector<std::vector<std::string> >+;  // TruthMetaData.weightNames
 #pragma link C++ class ElementLinkBase+;
 #pragma link C++ class xAOD::EventInfo_v1+;
 #pragma link C++ class xAOD::MissingETContainer_v1+;
