@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 import socket
@@ -12,6 +13,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from afkit.fileset import FileEntry, Fileset
 
 REPO = Path(__file__).resolve().parents[1]
 #: The real files the tests read (see tests/data/README.md); they ship with the repository.
@@ -124,3 +127,50 @@ def xrootd_server() -> Iterator[tuple[str, Path]]:
         except subprocess.TimeoutExpired:
             process.kill()
         shutil.rmtree(root, ignore_errors=True)
+
+
+# -- generated AGC datasets (shared by the AGC, toolkit and benchmark-like tests) ------------
+#: MC events per sample: enough that every fit bin has a non-empty MC prediction
+MC_EVENTS = 10_000
+
+
+def _absolute(fileset: Fileset) -> Fileset:
+    samples = {}
+    for name, sample in fileset.samples.items():
+        files = [FileEntry(fileset.resolve(f), f.tree, f.events) for f in sample.files]
+        samples[name] = dataclasses.replace(sample, files=files)
+    return dataclasses.replace(fileset, samples=samples, base=None)
+
+
+@pytest.fixture(scope="session")
+def agc_datasets(tmp_path_factory: pytest.TempPathFactory) -> dict[float, Fileset]:
+    """``{mu: Fileset}``: the same MC samples with a data sample generated at each mu."""
+    pytest.importorskip("ROOT", reason="generating the test dataset needs ROOT (pip install root)")
+    from afkit.datagen.generate import generate
+    from afkit.datagen.samples import SAMPLES
+
+    # AFKIT_TEST_DATASETS keeps the generated files between local runs (CI starts afresh)
+    keep = os.environ.get("AFKIT_TEST_DATASETS")
+    root = Path(keep) if keep else tmp_path_factory.mktemp("agc-datasets")
+    if keep and (root / "fileset-mu1.3.json").exists():
+        return {mu: Fileset.load(root / f"fileset-mu{mu}.json") for mu in (1.0, 1.3)}
+    mc_names = [s.name for s in SAMPLES if not s.is_data]
+    mc = _absolute(
+        generate(root / "mc", events_per_sample=MC_EVENTS, samples=mc_names, seed=7).fileset
+    )
+    out = {}
+    for mu in (1.0, 1.3):
+        data = _absolute(generate(root / f"data-mu{mu}", samples=["data"], mu=mu, seed=11).fileset)
+        combined = Fileset({**mc.samples, **data.samples}, mc.luminosity, {"mu": mu})
+        combined.save(root / f"fileset-mu{mu}.json")
+        out[mu] = combined
+    return out
+
+
+@pytest.fixture(scope="session")
+def agc_fileset_path(
+    agc_datasets: dict[float, Fileset], tmp_path_factory: pytest.TempPathFactory
+) -> Path:
+    path = tmp_path_factory.mktemp("agc-fileset") / "fileset.json"
+    agc_datasets[1.0].save(path)
+    return path

@@ -26,6 +26,8 @@ class WorkContext:
     ``xsec``        cross-section [pb] (0 for data)
     ``luminosity``  integrated luminosity [pb^-1] the sample is normalised to
     ``sumw``        sum of the nominal MC weights over all files of the sample
+    ``sumw_variations``  the same per generator weight (``{}`` until
+                    :meth:`~afkit.Fileset.fill_sumw` reads them from the files)
     ==============  ============================================================
 
     so that ``w = mcEventWeights[0] * xsec * luminosity / sumw`` normalises MC.

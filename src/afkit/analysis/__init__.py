@@ -18,7 +18,7 @@ from afkit.analysis.corrections import Correction, CorrectionError
 from afkit.analysis.lumi import LumiListError, LumiMask
 from afkit.analysis.normalisation import SumOfWeights, sum_of_weights
 from afkit.analysis.selection import Cutflow, Selection
-from afkit.analysis.variations import Varied, fill
+from afkit.analysis.variations import Varied, fill, pair_mass
 from afkit.analysis.weights import Weights, WeightSums
 
 __all__ = [
@@ -33,5 +33,6 @@ __all__ = [
     "WeightSums",
     "Weights",
     "fill",
+    "pair_mass",
     "sum_of_weights",
 ]

@@ -48,8 +48,9 @@ class Correction:
     def __init__(self, source: str | os.PathLike[str], name: str) -> None:
         self.file = os.fspath(source)
         corrections = _load(self.file)
-        if name not in corrections:
-            raise MissingNameError("correction", name, list(corrections), file=self.file)
+        available = list(corrections.keys())
+        if name not in available:
+            raise MissingNameError("correction", name, available, file=self.file)
         self.name = name
         self._correction = corrections[name]
         self.inputs = [i.name for i in self._correction.inputs]

@@ -129,7 +129,7 @@ class Selection:
         """For each named mask (each mask if none is named), the events passing all the
         others: the input of an N-1 plot."""
         names = names or tuple(self._names)
-        return {n: self.all(*(m for m in names if m != n)) for n in names}
+        return {n: self.require(**{m: True for m in names if m != n}) for n in names}
 
     def cutflow(self, *names: str, weight: Any = None) -> Cutflow:
         """The events passing the first 1, 2, ... named masks (every mask in order if none is

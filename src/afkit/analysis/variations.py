@@ -20,7 +20,7 @@ import numpy as np
 
 from afkit.exceptions import ArgumentTypeError, ConfigError
 
-__all__ = ["Varied", "fill"]
+__all__ = ["Varied", "fill", "pair_mass"]
 
 
 def _flat(value: Any, what: str) -> tuple[Any, Any]:
@@ -246,6 +246,15 @@ class Varied:
                                       else np.ones(len(values), bool), i + 1)  # fmt: skip
         return self._per_event(rows[i])
 
+    def broadcast(self, values: Any) -> Varied:
+        """An unvaried column of the same objects (or events) as rows like these, without
+        copying it: to pick it with a varied selection (``pt.broadcast(el.charge)``)."""
+        from afkit.kernels import array_module, backend_of
+
+        flat = self._operand(values)
+        xp = array_module(backend_of(self.values))
+        return Varied(self.names, xp.broadcast_to(flat, self.values.shape), self.offsets)
+
     def take(self, index: Any) -> Varied:
         """Per event and row: the value at each event's position ``index`` (a per-event
         Varied or array of positions within the event's list, -1 for none -> NaN)."""
@@ -333,3 +342,20 @@ def fill(
         **categories,
     )
     return h
+
+
+def pair_mass(
+    pt1: Any, eta1: Any, phi1: Any, m1: Any, pt2: Any, eta2: Any, phi2: Any, m2: Any
+) -> Any:
+    """The invariant mass of two objects given per event (arrays or :class:`Varied` rows):
+    ``px = pt cos(phi)``, ``py = pt sin(phi)``, ``pz = pt sinh(eta)``,
+    ``E = sqrt(((px² + py²) + pz²) + m²)``, summed component by component, then
+    ``sqrt(max(E E - px px - py py - pz pz, 0))`` — the kernels' order of operations."""
+
+    def four(pt: Any, eta: Any, phi: Any, m: Any) -> tuple[Any, Any, Any, Any]:
+        px, py, pz = pt * np.cos(phi), pt * np.sin(phi), pt * np.sinh(eta)
+        return px, py, pz, np.sqrt(px * px + py * py + pz * pz + m * m)
+
+    a, b = four(pt1, eta1, phi1, m1), four(pt2, eta2, phi2, m2)
+    sx, sy, sz, se = (x + y for x, y in zip(a, b, strict=True))
+    return np.sqrt(np.maximum(se * se - sx * sx - sy * sy - sz * sz, 0.0))

@@ -63,6 +63,7 @@ def _metadata(fileset: Fileset) -> dict[str, dict[str, Any]]:
             "is_data": s.is_data,
             "process": s.process,
             "variation": s.variation,
+            "sumw_variations": dict(s.sumw_variations),
         }
         for name, s in fileset.samples.items()
     }

@@ -113,6 +113,12 @@ def run_sums(source: Any) -> dict[str, Any]:
     handle = open_file(path)
     classes = {k.split(";")[0]: v for k, v in handle.classnames().items()}
     if classes.get(RUNS_TREE) != "TTree":
+        if classes.get(RUNS_TREE) == "ROOT::RNTuple":
+            from afkit.exceptions import UnknownEncodingError
+
+            raise UnknownEncodingError(
+                f"{RUNS_TREE!r} is an RNTuple; afkit reads it as a TTree", file=path
+            )
         trees = [k for k, v in classes.items() if v in ("TTree", "ROOT::RNTuple")]
         raise MissingTreeError("tree", RUNS_TREE, trees, file=path)
     tree = open_tree(handle, path, RUNS_TREE)

@@ -169,6 +169,22 @@ class TreeHandle:
             branch = branch.branches[0]
         return branch
 
+    def member_vector_dtype(self, branch: BranchMeta, name: str) -> np.dtype[Any] | None:
+        """Element dtype of ``name``, a ``std::vector<T>`` member of a split object (its
+        branch names the object's class; the member's type is in the file's streamer info),
+        for a primitive ``T``; None otherwise.  (``CutBookkeepersAux.sumOfEventWeights``.)"""
+        if branch.branches or branch.classname != "TBranchElement" or branch.type != 0:
+            return None
+        if branch.streamer_type not in (300, 500) or not branch.class_name:
+            return None
+        member = name.rsplit(".", 1)[-1]
+        cache = self.cache.setdefault("member_dtypes", {})
+        key = (branch.class_name, member)
+        if key not in cache:
+            cache[key] = _member_element(self.root_file, branch.class_name, member)
+        found: np.dtype[Any] | None = cache[key]
+        return found
+
     def structure_key(self) -> tuple[Any, ...] | None:
         """Layout key from afkit's metadata plus the file's streamer record (None: no metadata)."""
         if self.native is None:
@@ -219,6 +235,21 @@ def _streamer_digest(root_file: Any) -> str:
         cached = hashlib.sha1(raw[keylen:].tobytes()).hexdigest()
         root_file.__dict__["_afkit_streamer_digest"] = cached
     return cached
+
+
+def _member_element(root_file: Any, class_name: str, member: str) -> np.dtype[Any] | None:
+    """The primitive element dtype of ``class_name``'s ``std::vector`` member ``member``."""
+    try:
+        streamer = root_file.streamer_named(class_name)
+    except Exception:  # noqa: BLE001 - no usable streamer info: the general reader decides
+        return None
+    for element in getattr(streamer, "elements", ()):
+        if element.name == member:
+            match = _VECTOR.match(str(element.typename).strip())
+            if match and match.group(1) in _VECTOR_ELEMENTS:
+                return np.dtype(_VECTOR_ELEMENTS[match.group(1)])
+            return None
+    return None
 
 
 def flat_dtype(branch: BranchMeta) -> np.dtype[Any] | None:

@@ -92,6 +92,7 @@ def fill_hist(
     for name, array in (("weight", w), ("selected", s)):
         if array.shape != x.shape:
             raise ConfigError(f"{name} has shape {array.shape}, values {x.shape}")
+    _grow(h, n_rows, categories)
     positions = _category_positions(h, n_rows, categories)
 
     from afkit.kernels import fill_variations
@@ -112,6 +113,28 @@ def _broadcast(array: Any, n_rows: int, what: str) -> Any:
     if array.shape[0] == 1 and n_rows > 1:
         return array_module(backend_of(array)).repeat(array, n_rows, axis=0)
     return array
+
+
+def _grow(h: Any, n_rows: int, categories: dict[str, Any]) -> None:
+    """Add the bins growing category axes lack, for the values this fill gives them: one
+    entry of weight 0 in the observable's overflow per new value (nothing is counted)."""
+
+    def values_of(name: str) -> list[Any]:
+        value = categories.get(name)
+        if isinstance(value, Sequence) and not isinstance(value, (str, bytes)):
+            return list(dict.fromkeys(value))
+        return [value]
+
+    growing = [a for a in h.axes[1:] if a.traits.growth and a.name in categories]
+    for a in growing:
+        known = set(a)
+        for v in values_of(a.name):
+            if v in known:
+                continue
+            others = {b.name: values_of(b.name)[0] for b in h.axes[1:] if b.name in categories}
+            others[a.name] = v
+            h.fill(**{h.axes[0].name: np.nan}, **others, weight=0.0)
+            known.add(v)
 
 
 def _category_positions(h: Any, n_rows: int, categories: dict[str, Any]) -> list[tuple[int, ...]]:

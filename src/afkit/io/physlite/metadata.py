@@ -56,6 +56,12 @@ def _metadata_reader(path: str) -> BranchReader:
     handle = open_file(path)
     classes = {k.split(";")[0]: v for k, v in handle.classnames().items()}
     if classes.get(METADATA_TREE) != "TTree":
+        if classes.get(METADATA_TREE) == "ROOT::RNTuple":
+            from afkit.exceptions import UnknownEncodingError
+
+            raise UnknownEncodingError(
+                f"{METADATA_TREE!r} is an RNTuple; afkit reads it as a TTree", file=path
+            )
         trees = [k for k, v in classes.items() if v in ("TTree", "ROOT::RNTuple")]
         raise MissingTreeError("tree", METADATA_TREE, trees, file=path)
     tree = open_tree(handle, path, METADATA_TREE)
@@ -99,7 +105,7 @@ def _records(reader: BranchReader, container: str, index: int) -> list[CutBookke
     _, unique_id = numbers("uniqueIdentifier")
 
     def strings(member: str) -> list[str]:
-        return [s for entry in reader.objects(f"{container}Aux.{member}").tolist() for s in entry]
+        return _string_vectors(reader, f"{container}Aux.{member}")
 
     names, streams, descriptions = strings("name"), strings("inputStream"), strings("description")
     n = int(offsets[-1])
@@ -127,6 +133,22 @@ def _records(reader: BranchReader, container: str, index: int) -> list[CutBookke
         )
         for k in range(n)
     ]
+
+
+def _string_vectors(reader: BranchReader, branch: str) -> list[str]:
+    """Every string of a ``std::vector<std::string>`` branch over the reader's entries,
+    decoded from the entries' bytes (byte count, version, count, then the strings) —
+    uproot's object reading takes ~50 ms per branch, and a file has hundreds of them."""
+    from afkit.io.physlite.streamers import ByteCursor
+
+    data, offsets = reader.raw(branch)
+    out: list[str] = []
+    for entry in range(len(offsets) - 1):
+        raw = bytes(data[offsets[entry] : offsets[entry + 1]])
+        cursor = ByteCursor(raw, f"{branch} in {reader.file}")
+        out += cursor.string_vector()
+        cursor.expect(len(raw))
+    return out
 
 
 def weight_names(source: Any) -> list[str]:
