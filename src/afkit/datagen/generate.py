@@ -17,6 +17,7 @@ from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -265,7 +266,8 @@ def _write_file(out: Path, task: _FileTask) -> tuple[float, int]:
                     weights=weights,
                 )
                 if mc:
-                    stored = data["EventInfoAuxDyn.mcEventWeights"][1].astype(np.float32)
+                    pair: Any = data["EventInfoAuxDyn.mcEventWeights"]  # (offsets, values)
+                    stored = np.asarray(pair[1]).astype(np.float32)
                     table = stored.reshape(n, -1).astype(np.float64)
                     sums = table.sum(axis=0) + (0.0 if sums is None else sums)
                     squares = (table * table).sum(axis=0) + (0.0 if squares is None else squares)

@@ -116,8 +116,8 @@ def _broadcast(array: Any, n_rows: int, what: str) -> Any:
 
 
 def _grow(h: Any, n_rows: int, categories: dict[str, Any]) -> None:
-    """Add the bins growing category axes lack, for the values this fill gives them: one
-    entry of weight 0 in the observable's overflow per new value (nothing is counted)."""
+    """Add the bins growing category axes lack, for the values this fill gives them: in one
+    fill of weight-0 entries in the observable's overflow (nothing is counted)."""
 
     def values_of(name: str) -> list[Any]:
         value = categories.get(name)
@@ -125,16 +125,18 @@ def _grow(h: Any, n_rows: int, categories: dict[str, Any]) -> None:
             return list(dict.fromkeys(value))
         return [value]
 
-    growing = [a for a in h.axes[1:] if a.traits.growth and a.name in categories]
-    for a in growing:
+    entries: dict[str, list[Any]] = {b.name: [] for b in h.axes[1:] if b.name in categories}
+    for a in h.axes[1:]:
+        if not a.traits.growth or a.name not in categories:
+            continue
         known = set(a)
-        for v in values_of(a.name):
-            if v in known:
-                continue
-            others = {b.name: values_of(b.name)[0] for b in h.axes[1:] if b.name in categories}
-            others[a.name] = v
-            h.fill(**{h.axes[0].name: np.nan}, **others, weight=0.0)
-            known.add(v)
+        new = [v for v in values_of(a.name) if v not in known]
+        for v in new:
+            for b in entries:
+                entries[b].append(v if b == a.name else values_of(b)[0])
+    count = len(next(iter(entries.values()), []))
+    if count:
+        h.fill(**{h.axes[0].name: np.full(count, np.nan)}, **entries, weight=np.zeros(count))
 
 
 def _category_positions(h: Any, n_rows: int, categories: dict[str, Any]) -> list[tuple[int, ...]]:
@@ -158,15 +160,13 @@ def _category_positions(h: Any, n_rows: int, categories: dict[str, Any]) -> list
         )
         if len(row_values) != n_rows:
             raise ConfigError(f"{a.name} gives {len(row_values)} values for {n_rows} rows")
+        bins = {v: i for i, v in enumerate(a)}  # one dictionary, not a lookup per row
+        shift = 1 if a.traits.underflow else 0
         indices = []
         for v in row_values:
-            try:
-                index = int(a.index(v))
-            except (KeyError, ValueError, TypeError):
-                index = -1
-            if not 0 <= index < a.size:
+            if v not in bins:
                 raise ConfigError(f"axis {a.name!r} has no bin {v!r} (it has {list(a)})")
-            indices.append(index + (1 if a.traits.underflow else 0))
+            indices.append(bins[v] + shift)
         per_axis.append(indices)
     return [tuple(axis_indices[r] for axis_indices in per_axis) for r in range(n_rows)]
 
