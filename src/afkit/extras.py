@@ -36,6 +36,7 @@ EXTRA_OF: dict[str, str] = {
     "ROOT": "generate",
     "cupy": "cuda",
     "numba.cuda": "cuda",
+    "correctionlib": "correctionlib",
 }
 
 

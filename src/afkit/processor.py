@@ -19,16 +19,16 @@ class WorkContext:
     ``metadata`` is the chunk's sample as the fileset declares it (see
     :class:`afkit.SampleEntry`), with these keys:
 
-    ==============  ============================================================
-    ``process``     the physics process (``ttbar``, ``wjets``, ``data``, ...)
-    ``variation``   the sample's variation (``nominal``, ``ME_var``, ...)
-    ``is_data``     True for collision data (no MC weights)
-    ``xsec``        cross-section [pb] (0 for data)
-    ``luminosity``  integrated luminosity [pb^-1] the sample is normalised to
-    ``sumw``        sum of the nominal MC weights over all files of the sample
+    ===================  ======================================================
+    ``process``          the physics process (``ttbar``, ``wjets``, ``data``, ...)
+    ``variation``        the sample's variation (``nominal``, ``ME_var``, ...)
+    ``is_data``          True for collision data (no MC weights)
+    ``xsec``             cross-section [pb] (0 for data)
+    ``luminosity``       integrated luminosity [pb^-1] the sample is normalised to
+    ``sumw``             sum of the nominal MC weights over all files of the sample
     ``sumw_variations``  the same per generator weight (``{}`` until
-                    :meth:`~afkit.Fileset.fill_sumw` reads them from the files)
-    ==============  ============================================================
+                         :meth:`~afkit.Fileset.fill_sumw` reads them from the files)
+    ===================  ======================================================
 
     so that ``w = mcEventWeights[0] * xsec * luminosity / sumw`` normalises MC.
     """
