@@ -68,6 +68,55 @@ def test_cpu_variable_fill_equals_reference(n_var: int, n: int, edges: list[floa
     assert np.array_equal(got[1], expected[1])
 
 
+@settings(max_examples=80, deadline=None)
+@given(st.integers(1, 6), st.integers(0, 40), st.booleans(), st.data())
+def test_shared_rows_equal_repeated_rows(n_var: int, n: int, variable: bool, data) -> None:  # type: ignore[no-untyped-def]
+    """Rows named by value_rows/selected_rows fill exactly as the same rows repeated."""
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1)))
+    n_values, n_selected = int(rng.integers(1, 4)), int(rng.integers(1, 4))
+    values = rng.normal(0, 4, (n_values, n))
+    values[rng.uniform(0, 1, values.shape) < 0.05] = np.nan
+    selected = rng.uniform(0, 1, (n_selected, n)) < 0.7
+    # runs of equal indices (the compaction cache) as well as jumps back and forth
+    value_rows = (
+        np.sort(rng.integers(0, n_values, n_var))
+        if data.draw(st.booleans())
+        else (rng.integers(0, n_values, n_var))
+    )
+    selected_rows = rng.integers(0, n_selected, n_var)
+    weights = rng.normal(1, 0.5, (n_var, n))
+    category = rng.integers(0, 3, n_var)
+    axis = (
+        {"edges": np.array([-6.0, -1.0, 0.0, 0.5, 3.0])}
+        if variable
+        else {"lo": -5.0, "hi": 5.0, "nbins": 4}
+    )
+    got = (np.zeros((3, 6)), np.zeros((3, 6)))
+    expected = (np.zeros((3, 6)), np.zeros((3, 6)))
+    kernels.fill_variations(
+        *got, values, weights, selected, category, value_rows=value_rows,
+        selected_rows=selected_rows, **axis,
+    )  # fmt: skip
+    kernels.fill_variations(
+        *expected, values[value_rows], weights, selected[selected_rows], category, **axis
+    )
+    assert np.array_equal(got[0], expected[0])
+    assert np.array_equal(got[1], expected[1])
+
+
+def test_shared_rows_are_checked() -> None:
+    sums = (np.zeros((1, 4)), np.zeros((1, 4)))
+    args = (np.zeros((1, 3)), np.ones((2, 3)), np.ones((1, 3), bool), np.zeros(2, int))
+    with pytest.raises(afkit.ConfigError, match="value_rows"):
+        kernels.fill_variations(*sums, *args, lo=0, hi=1, nbins=2, value_rows=[0],
+                                selected_rows=[0, 0])  # fmt: skip
+    with pytest.raises(afkit.ConfigError, match="selected_rows must lie"):
+        kernels.fill_variations(*sums, *args, lo=0, hi=1, nbins=2, value_rows=[0, 0],
+                                selected_rows=[0, 1])  # fmt: skip
+    with pytest.raises(afkit.ConfigError, match="same"):
+        kernels.fill_variations(*sums, *args, lo=0, hi=1, nbins=2)
+
+
 def test_variable_axis_equals_hists_own_fill() -> None:
     hist = pytest.importorskip("hist")
     rng = np.random.default_rng(5)
@@ -186,14 +235,19 @@ def test_bad_shapes_and_configs() -> None:
 SIMULATED = """
 sumw, sumw2 = np.zeros((3, 27)), np.zeros((3, 27))
 args = [d[k] for k in ("values", "weights", "selected", "category")]
-_cuda.fill_variations(sumw, sumw2, *args, 50.0, 550.0, 25, None)  # shared-memory path
+rows = [np.arange(len(d["category"]))] * 2
+_cuda.fill_variations(sumw, sumw2, *args, 50.0, 550.0, 25, None, *rows)  # shared-memory path
 fine_w, fine_w2 = np.zeros((3, 602)), np.zeros((3, 602))
-_cuda.fill_variations(fine_w, fine_w2, *args, 50.0, 550.0, 600, None)  # global atomics
+_cuda.fill_variations(fine_w, fine_w2, *args, 50.0, 550.0, 600, None, *rows)  # global atomics
 edges = d["edges"]
 var_w, var_w2 = np.zeros((3, len(edges) + 1)), np.zeros((3, len(edges) + 1))
-_cuda.fill_variations(var_w, var_w2, *args, 0.0, 0.0, len(edges) - 1, edges)  # variable axis
+_cuda.fill_variations(var_w, var_w2, *args, 0.0, 0.0, len(edges) - 1, edges, *rows)  # variable
+shared_w, shared_w2 = np.zeros((3, 27)), np.zeros((3, 27))
+shared = [np.array([0, 0, 1, 0]), np.array([1, 1, 0, 0])]
+_cuda.fill_variations(shared_w, shared_w2, d["values"][:2], d["weights"], d["selected"][:2],
+                      d["category"], 50.0, 550.0, 25, None, *shared)  # rows shared
 np.savez(sys.argv[2], sumw=sumw, sumw2=sumw2, fine_w=fine_w, fine_w2=fine_w2,
-         var_w=var_w, var_w2=var_w2)
+         var_w=var_w, var_w2=var_w2, shared_w=shared_w, shared_w2=shared_w2)
 """
 
 
@@ -234,6 +288,13 @@ def test_cuda_fill_under_the_simulator(tmp_path: Path) -> None:
     reference.fill_variations(var_w, var_w2, *args, 0.0, 600.0, len(edges) - 1, edges)
     assert np.allclose(out["var_w"], var_w, rtol=1e-12, atol=1e-12)
     assert np.allclose(out["var_w2"], var_w2, rtol=1e-12, atol=1e-12)
+    shared_w, shared_w2 = np.zeros((3, 27)), np.zeros((3, 27))
+    reference.fill_variations(
+        shared_w, shared_w2, inputs["values"][[0, 0, 1, 0]], inputs["weights"],
+        inputs["selected"][[1, 1, 0, 0]], inputs["category"], 50.0, 550.0, 25,
+    )  # fmt: skip
+    assert np.allclose(out["shared_w"], shared_w, rtol=1e-12, atol=1e-12)
+    assert np.allclose(out["shared_w2"], shared_w2, rtol=1e-12, atol=1e-12)
 
 
 CACHE = r"""

@@ -55,6 +55,11 @@ class Correction:
         self._correction = corrections[name]
         self.inputs = [i.name for i in self._correction.inputs]
 
+    @property
+    def correctionlib(self) -> Any:
+        """The underlying ``correctionlib`` correction, for flat NumPy calls of its own API."""
+        return self._correction
+
     def __repr__(self) -> str:
         return f"Correction({self.name!r}, inputs={self.inputs})"
 

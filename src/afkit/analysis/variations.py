@@ -330,14 +330,17 @@ def fill(
         nominal = xp.ones(n_events) if weights is None else xp.asarray(weights, dtype=np.float64)
         extra, extra_rows = [], None
     names = shape_names + extra
-    values = [x] + ([xp.broadcast_to(x[0], (len(extra), n_events))] if extra else [])
-    chosen = [sel] + ([xp.broadcast_to(sel[0], (len(extra), n_events))] if extra else [])
+    # shape rows with the nominal weight, then every weight variation on the nominal shape
+    # row: the values and selections are passed once and indexed, not repeated per weight
+    rows = np.concatenate([np.arange(n_shapes), np.zeros(len(extra), np.int64)])
     w = [xp.broadcast_to(nominal, (n_shapes, n_events))] + ([extra_rows] if extra else [])
     fill_hist(
         h,
-        xp.concatenate(values, axis=0),
+        xp.ascontiguousarray(x),
         weight=xp.concatenate(w, axis=0),
-        selected=xp.concatenate(chosen, axis=0),
+        selected=xp.ascontiguousarray(sel),
+        value_rows=rows,
+        selected_rows=rows,
         **{axis: names},
         **categories,
     )

@@ -160,13 +160,18 @@ def fill_variations(
     hi: float | None = None,
     nbins: int | None = None,
     edges: Any = None,
+    value_rows: Any = None,
+    selected_rows: Any = None,
 ) -> None:
     """Accumulate weighted entries of many variations in one call (one streaming pass per row).
 
-    ``values``, ``weights`` and ``selected`` are ``(variations, events)`` (a variation that
-    only changes weights can share its values row); variation ``v`` fills row ``category[v]`` of
-    ``sumw``/``sumw2`` (shape ``(categories, nbins + 2)``, flow bins at both ends).  The axis is
-    regular (``lo``, ``hi``, ``nbins``: binning as boost-histogram's regular axis) or variable
+    ``weights`` is ``(variations, events)``; ``values`` and ``selected`` the same, or — with
+    ``value_rows``/``selected_rows`` (one index per variation) — fewer rows that variations
+    share: weight variations of one selection name its rows instead of repeating them, and
+    consecutive variations sharing both are compacted and binned once.  Variation ``v``
+    fills row ``category[v]`` of ``sumw``/``sumw2`` (shape ``(categories, nbins + 2)``, flow
+    bins at both ends).  The axis is regular (``lo``, ``hi``, ``nbins``: binning as
+    boost-histogram's regular axis) or variable
     (``edges``, increasing, on the data's device: binning as boost-histogram's variable axis);
     NaN goes to overflow.  Accumulates in place.  One variation may be given as ``(events,)``
     arrays; :func:`fill_hist` does the same straight into a ``hist.Hist``.
@@ -204,26 +209,46 @@ def fill_variations(
         weights = np.ascontiguousarray(weights, dtype=np.float64)
         selected = np.ascontiguousarray(selected, dtype=np.bool_)
         category = np.ascontiguousarray(category, dtype=np.int64)
-    if values.shape != weights.shape or values.shape != selected.shape:
-        raise ConfigError(
-            "values, weights and selected must have the same (variations, events) shape, "
-            f"not {values.shape}, {weights.shape}, {selected.shape}"
-        )
+    n_var = weights.shape[0]
+    xp = array_module(backend)
+    rows = {}
+    for label, given, array in (
+        ("value_rows", value_rows, values),
+        ("selected_rows", selected_rows, selected),
+    ):
+        if given is None:
+            if array.shape != weights.shape:
+                raise ConfigError(
+                    "values, weights and selected must have the same (variations, events) "
+                    f"shape (or give value_rows/selected_rows), not {values.shape}, "
+                    f"{weights.shape}, {selected.shape}"
+                )
+            index = np.arange(n_var, dtype=np.int64)
+        else:
+            index = np.asarray(to_host(given), dtype=np.int64)
+            if index.shape != (n_var,) or array.shape[1:] != weights.shape[1:]:
+                raise ConfigError(
+                    f"{label} needs one row index per variation ({n_var}) into an array of "
+                    f"the weights' events, not {index.shape} into {array.shape}"
+                )
+            if n_var and (int(index.min()) < 0 or int(index.max()) >= array.shape[0]):
+                raise ConfigError(f"{label} must lie in 0..{array.shape[0] - 1}")
+        rows[label] = index if backend == "cpu" else xp.asarray(index)
     if sumw.ndim != 2 or sumw.shape[1] != nbins + 2 or sumw2.shape != sumw.shape:
         raise ConfigError(
             f"sumw and sumw2 must be (categories, nbins + 2 = {nbins + 2}), not "
             f"{sumw.shape} and {sumw2.shape}"
         )
-    if category.shape != (values.shape[0],):
+    if category.shape != (n_var,):
         raise ConfigError(
-            f"category needs one row of sumw per variation ({values.shape[0]}), not "
-            f"{category.shape}"
+            f"category needs one row of sumw per variation ({n_var}), not {category.shape}"
         )
     if len(category) and (int(category.min()) < 0 or int(category.max()) >= sumw.shape[0]):
         raise ConfigError(f"category rows must lie in 0..{sumw.shape[0] - 1}")
     implementation(backend).fill_variations(
-        sumw, sumw2, values, weights, selected, category, float(lo), float(hi), int(nbins), edges
-    )
+        sumw, sumw2, values, weights, selected, category, float(lo), float(hi), int(nbins),
+        edges, rows["value_rows"], rows["selected_rows"],
+    )  # fmt: skip
 
 
 def _cpu_arrays(offsets: Any, *arrays: tuple[Any, Any]) -> list[Any]:

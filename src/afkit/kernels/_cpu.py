@@ -80,29 +80,42 @@ _variable_bin = numba.njit(cache=True, nogil=True, inline="always")(binning.vari
 
 
 @numba.njit(cache=True, nogil=True)
-def fill_variations(sumw, sumw2, values, weights, selected, category, lo, hi, nbins, edges):
-    n_var, n_events = values.shape
+def fill_variations(
+    sumw, sumw2, values, weights, selected, category, lo, hi, nbins, edges, value_row, selected_row
+):
+    n_var, n_events = weights.shape
     chosen = np.empty(n_events, np.int64)
+    bins = np.empty(n_events, np.int64)
+    last_selected = -1
+    last_values = -1
+    k = 0
     for v in range(n_var):  # each variation row is contiguous: stream through it
         row_w = sumw[category[v]]
         row_w2 = sumw2[category[v]]
-        x = values[v]
         wv = weights[v]
-        sel = selected[v]
-        # compact the selected events without a branch (a selection is an unpredictable
-        # branch: half the time here went to mispredictions), then fill them in event order,
-        # so the sums are exactly those of a plain sequential fill
-        k = 0
-        for event in range(n_events):
-            chosen[k] = event
-            k += sel[event]
+        if selected_row[v] != last_selected:
+            # compact the selected events without a branch (a selection is an unpredictable
+            # branch: half the time here went to mispredictions), then fill them in event
+            # order, so the sums are exactly those of a plain sequential fill
+            sel = selected[selected_row[v]]
+            k = 0
+            for event in range(n_events):
+                chosen[k] = event
+                k += sel[event]
+            last_selected = selected_row[v]
+            last_values = -1
+        if value_row[v] != last_values:
+            # the bins of the chosen events: shared by the weight variations that follow
+            x = values[value_row[v]]
+            for j in range(k):
+                if edges is None:  # resolved when compiling: regular axes pay nothing
+                    bins[j] = _regular_bin(x[chosen[j]], lo, hi, nbins)
+                else:
+                    bins[j] = _variable_bin(x[chosen[j]], edges)
+            last_values = value_row[v]
         for j in range(k):
-            event = chosen[j]
-            if edges is None:  # resolved when compiling: regular axes pay nothing for this
-                b = _regular_bin(x[event], lo, hi, nbins)
-            else:
-                b = _variable_bin(x[event], edges)
-            w = wv[event]
+            w = wv[chosen[j]]
+            b = bins[j]
             row_w[b] += w
             row_w2[b] += w * w
 

@@ -133,13 +133,15 @@ def _bin(x, lo, hi, nbins, edges):
 
 
 @cuda.jit
-def _fill_kernel(sumw, sumw2, values, weights, selected, category, lo, hi, nbins, edges):
+def _fill_kernel(
+    sumw, sumw2, values, weights, selected, category, lo, hi, nbins, edges, value_row, selected_row
+):
     event = cuda.grid(1)
     if event >= values.shape[1]:
         return
-    for v in range(values.shape[0]):
-        if selected[v, event]:
-            b = _bin(values[v, event], lo, hi, nbins, edges)
+    for v in range(weights.shape[0]):
+        if selected[selected_row[v], event]:
+            b = _bin(values[value_row[v], event], lo, hi, nbins, edges)
             w = weights[v, event]
             cuda.atomic.add(sumw, (category[v], b), w)
             cuda.atomic.add(sumw2, (category[v], b), w * w)
@@ -151,25 +153,27 @@ FILL_BLOCKS_PER_SM = 8
 
 
 @cuda.jit
-def _fill_shared_kernel(sumw, sumw2, values, weights, selected, category, lo, hi, nbins, edges):
+def _fill_shared_kernel(
+    sumw, sumw2, values, weights, selected, category, lo, hi, nbins, edges, value_row, selected_row
+):
     # Each block accumulates the variations' bins in shared memory over a grid-stride range of
     # events, then adds its partial histogram to global memory once: global atomics scale with
     # blocks, not with entries, so contention on the few hot bins stays inside the SM.
     local_w = cuda.shared.array(SHARED_BINS, np.float64)
     local_w2 = cuda.shared.array(SHARED_BINS, np.float64)
     width = nbins + 2
-    used = values.shape[0] * width
+    used = weights.shape[0] * width
     for i in range(cuda.threadIdx.x, used, cuda.blockDim.x):
         local_w[i] = 0.0
         local_w2[i] = 0.0
     cuda.syncthreads()
     n_events = values.shape[1]
     stride = cuda.gridDim.x * cuda.blockDim.x
-    for v in range(values.shape[0]):
+    for v in range(weights.shape[0]):
         event = cuda.grid(1)
         while event < n_events:
-            if selected[v, event]:
-                b = _bin(values[v, event], lo, hi, nbins, edges)
+            if selected[selected_row[v], event]:
+                b = _bin(values[value_row[v], event], lo, hi, nbins, edges)
                 w = weights[v, event]
                 cuda.atomic.add(local_w, v * width + b, w)
                 cuda.atomic.add(local_w2, v * width + b, w * w)
@@ -190,11 +194,16 @@ def _fill_grid(n_events: int) -> int:
     return max(1, min(_blocks(n_events), sms * FILL_BLOCKS_PER_SM))
 
 
-def fill_variations(sumw, sumw2, values, weights, selected, category, lo, hi, nbins, edges):
-    n_var, n_events = values.shape
+def fill_variations(
+    sumw, sumw2, values, weights, selected, category, lo, hi, nbins, edges, value_row, selected_row
+):
+    n_var, n_events = weights.shape
     if n_events == 0:
         return
-    args = (sumw, sumw2, values, weights, selected, category, lo, hi, nbins, edges)
+    args = (
+        sumw, sumw2, values, weights, selected, category, lo, hi, nbins, edges, value_row,
+        selected_row,
+    )  # fmt: skip
     if n_var * (nbins + 2) <= SHARED_BINS:
         _fill_shared_kernel[_fill_grid(n_events), THREADS * 2](*args)
     else:

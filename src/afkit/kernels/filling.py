@@ -55,6 +55,8 @@ def fill_hist(
     *,
     weight: Any = None,
     selected: Any = None,
+    value_rows: Any = None,
+    selected_rows: Any = None,
     **categories: Any,
 ) -> Any:
     """Fill ``h`` with rows of entries in one call; return ``h``.
@@ -67,11 +69,11 @@ def fill_hist(
             sequence of per-event arrays (one per row; awkward arrays too).
         weight: the same shape (or one row for all), default 1.
         selected: booleans of the same shape: which entries to fill (default all).
+        value_rows, selected_rows: one row index per weight row into ``values`` and
+            ``selected``, for rows that share them (weight variations of one selection):
+            ``weight`` then has a row per fill and the others only their distinct rows.
         categories: one value per category axis, by axis name; a sequence gives each row
             its own (``variation=["nominal", "pt_scale_up", ...]``).
-
-    Rows that share values (weight variations of one selection) may pass the same row
-    repeatedly; each row is filled into the category bins its entries say.
     """
     import hist
 
@@ -83,15 +85,33 @@ def fill_hist(
             f"the first axis of h must be Regular or Variable, not {type(axis).__name__}"
         )
     x = _rows(values, "values")
-    n_rows = x.shape[0]
     backend = backend_of(x)
     xp = array_module(backend)
-    w = xp.ones_like(x, dtype=np.float64) if weight is None else _rows(weight, "weight")
-    s = xp.ones(x.shape, dtype=bool) if selected is None else _rows(selected, "selected")
-    w, s = _broadcast(w, n_rows, "weight"), _broadcast(s, n_rows, "selected")
-    for name, array in (("weight", w), ("selected", s)):
-        if array.shape != x.shape:
-            raise ConfigError(f"{name} has shape {array.shape}, values {x.shape}")
+    shared = value_rows is not None or selected_rows is not None
+    if shared:
+        if weight is None:
+            raise ConfigError("value_rows/selected_rows need the weight rows they index")
+        w = _rows(weight, "weight")
+        n_rows = w.shape[0]
+        s = (
+            xp.ones((1, x.shape[1]), dtype=bool)
+            if selected is None
+            else _rows(selected, "selected")
+        )
+        value_rows = np.arange(n_rows) if value_rows is None else value_rows
+        selected_rows = (
+            np.zeros(n_rows, np.int64)
+            if selected is None and selected_rows is None
+            else selected_rows
+        )
+    else:
+        n_rows = x.shape[0]
+        w = xp.ones_like(x, dtype=np.float64) if weight is None else _rows(weight, "weight")
+        s = xp.ones(x.shape, dtype=bool) if selected is None else _rows(selected, "selected")
+        w, s = _broadcast(w, n_rows, "weight"), _broadcast(s, n_rows, "selected")
+        for name, array in (("weight", w), ("selected", s)):
+            if array.shape != x.shape:
+                raise ConfigError(f"{name} has shape {array.shape}, values {x.shape}")
     _grow(h, n_rows, categories)
     positions = _category_positions(h, n_rows, categories)
 
@@ -104,7 +124,10 @@ def fill_hist(
         binning: dict[str, Any] = {"lo": axis.edges[0], "hi": axis.edges[-1], "nbins": axis.size}
     else:
         binning = {"edges": to_device(np.asarray(axis.edges, np.float64), backend)}
-    fill_variations(sumw, sumw2, x, w, s, category, **binning)
+    fill_variations(
+        sumw, sumw2, x, w, s, category, value_rows=value_rows, selected_rows=selected_rows,
+        **binning,
+    )  # fmt: skip
     _add(h, to_host(sumw), to_host(sumw2), positions)
     return h
 

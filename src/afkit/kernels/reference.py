@@ -113,19 +113,26 @@ def fill_variations(
     hi: float,
     nbins: int,
     edges: NDArray[np.float64] | None = None,
+    value_row: NDArray[np.int64] | None = None,
+    selected_row: NDArray[np.int64] | None = None,
 ) -> None:
     """Add every selected (variation, event) entry to ``sumw[category[v], bin]`` (and w**2).
 
-    ``values``, ``weights``, ``selected`` are ``(variations, events)``; ``sumw`` is
+    ``weights`` is ``(variations, events)``; variation ``v`` takes its values from row
+    ``value_row[v]`` of ``values`` and its selection from row ``selected_row[v]`` of
+    ``selected`` (by default its own row: weight variations can share one).  ``sumw`` is
     ``(categories, nbins + 2)``.  Bins are regular (``lo``, ``hi``, ``nbins``) or, with
     ``edges``, variable.  Entries are added variation by variation, each in event order
     (the order every backend's result is defined by).
     """
-    n_var, n_events = values.shape
+    n_var, n_events = weights.shape
+    rows = np.arange(n_var)
+    value_row = rows if value_row is None else value_row
+    selected_row = rows if selected_row is None else selected_row
     for v in range(n_var):
         for event in range(n_events):
-            if selected[v, event]:
-                x = float(values[v, event])
+            if selected[selected_row[v], event]:
+                x = float(values[value_row[v], event])
                 b = regular_bin(x, lo, hi, nbins) if edges is None else variable_bin(x, edges)
                 w = float(weights[v, event])
                 sumw[category[v], b] += w
