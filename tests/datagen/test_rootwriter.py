@@ -183,3 +183,28 @@ def test_bad_input_is_rejected(tmp_path: Path) -> None:
             )
     with pytest.raises(afkit.ConfigError, match="dtype"):
         TreeFileWriter(tmp_path / "y.root", [Column("a.b", "vector", "complex64")])
+
+
+def test_dictionary_cache_is_per_root_installation(tmp_path: Path, monkeypatch) -> None:
+    """A dictionary built by one environment's ROOT is never loaded by another's.
+
+    The compiled library links the ROOT it was built with by absolute path; loading it from a
+    second installation puts two copies of libCore in one process (a crash at exit).
+    """
+    from types import SimpleNamespace
+
+    from afkit.datagen import rootwriter
+
+    monkeypatch.setenv("AFKIT_CACHE", str(tmp_path))
+
+    def fake_root(location: str, version: str) -> SimpleNamespace:
+        return SimpleNamespace(
+            __file__=f"{location}/ROOT/__init__.py",
+            gROOT=SimpleNamespace(GetVersion=lambda: version),
+        )
+
+    first = rootwriter._cache_dir(fake_root("/venv-a/site-packages", "6.40.00"))
+    assert first.parent == tmp_path
+    assert first == rootwriter._cache_dir(fake_root("/venv-a/site-packages", "6.40.00"))
+    assert first != rootwriter._cache_dir(fake_root("/venv-b/site-packages", "6.40.00"))
+    assert first != rootwriter._cache_dir(fake_root("/venv-a/site-packages", "6.38.00"))

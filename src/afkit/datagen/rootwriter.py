@@ -92,10 +92,21 @@ def compression_setting(text: str) -> int:
     return ALGORITHMS[algorithm] * 100 + int(level)
 
 
-def _cache_dir() -> Path:
+def _cache_dir(root: Any) -> Path:
+    """The build directory of the dictionary for these headers and this ROOT installation.
+
+    The compiled library records the absolute path of the ROOT it was linked against (its
+    RUNPATH), so a library built by one environment's ROOT, loaded by another's, brings a second
+    copy of ``libCore`` into the process, which crashes at exit ("double free").  The key
+    therefore covers the ROOT version and its library directory as well as the headers.
+    """
     base = Path(os.environ.get("AFKIT_CACHE", Path.home() / ".cache" / "afkit"))
-    digest = hashlib.sha256(b"".join((CXX / h).read_bytes() for h in HEADERS)).hexdigest()[:12]
-    return base / f"rootdict-{digest}"
+    digest = hashlib.sha256()
+    for header in HEADERS:
+        digest.update((CXX / header).read_bytes())
+    digest.update(str(root.gROOT.GetVersion()).encode())
+    digest.update(str(Path(root.__file__).resolve().parent).encode())
+    return base / f"rootdict-{digest.hexdigest()[:12]}"
 
 
 _ROOT: Any = None
@@ -109,7 +120,7 @@ def load_root() -> Any:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # the PyPI build announces "alpha"
         ROOT = require("ROOT", "writing PHYSLITE-layout files")
-    cache = _cache_dir()
+    cache = _cache_dir(ROOT)
     cache.mkdir(parents=True, exist_ok=True)
     lock_path = cache / ".lock"
     with open(lock_path, "w") as lock:
