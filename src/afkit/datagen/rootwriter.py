@@ -18,6 +18,8 @@ import fcntl
 import hashlib
 import os
 import shutil
+import subprocess
+import sys
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -111,6 +113,37 @@ def _cache_dir(root: Any) -> Path:
 
 _ROOT: Any = None
 
+# Run in a child process with nothing but ROOT imported: ACLiC links the library it builds
+# against every shared library loaded in the compiling process, so a build inside a session that
+# had loaded, say, pyarrow would need libarrow in every later process that loads it.
+_COMPILE_IN_CLEAN_PROCESS = """
+import sys, warnings
+warnings.simplefilter("ignore")
+import ROOT
+ROOT.gInterpreter.AddIncludePath(sys.argv[1])
+ROOT.gSystem.SetBuildDir(sys.argv[1], True)
+sys.exit(0 if ROOT.gSystem.CompileMacro(sys.argv[2], "kO") else 1)
+"""
+
+
+def _compile_dictionary(cache: Path) -> Path:
+    """Build the stand-in dictionary in ``cache`` (once; later calls find it built)."""
+    library = cache / "afkit_physlite_types_h.so"
+    if library.is_file():
+        return library
+    done = subprocess.run(
+        [sys.executable, "-c", _COMPILE_IN_CLEAN_PROCESS, str(cache), str(cache / HEADERS[0])],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0 or not library.is_file():
+        raise AfkitError(
+            "ROOT could not compile afkit's xAOD stand-in dictionary (is a C++ compiler "
+            f"installed?) in {cache}:\n{(done.stdout + done.stderr)[-3000:]}"
+        )
+    return library
+
 
 def load_root() -> Any:
     """Import ROOT and load the stand-in dictionary and the writer (compiled once, cached)."""
@@ -129,13 +162,10 @@ def load_root() -> Any:
             target = cache / header
             if not target.exists():
                 shutil.copy(CXX / header, target)
-        ROOT.gInterpreter.AddIncludePath(str(cache))
-        ROOT.gSystem.SetBuildDir(str(cache), True)
-        if not ROOT.gSystem.CompileMacro(str(cache / "afkit_physlite_types.h"), "kO"):
-            raise AfkitError(
-                "ROOT could not compile afkit's xAOD stand-in dictionary (is a C++ compiler "
-                f"installed?); see the messages above, build directory {cache}"
-            )
+        library = _compile_dictionary(cache)
+    ROOT.gInterpreter.AddIncludePath(str(cache))
+    if ROOT.gSystem.Load(str(library)) < 0:
+        raise AfkitError(f"ROOT could not load afkit's xAOD stand-in dictionary {library}")
     for header in ("afkit_tree_writer.h", "afkit_metadata_writer.h"):
         if not ROOT.gInterpreter.Declare(f'#include "{header}"'):
             raise AfkitError(f"ROOT could not load {header}")
