@@ -98,6 +98,10 @@ def test_weight_variations_equal_brute_force(n: int, n_factors: int, k: int, dat
     assert rows.shape == (len(w.variations), n)
     for row, name in zip(rows, w.variations, strict=True):
         assert np.allclose(row, w.weight(name), rtol=1e-14)
+    some = np.flatnonzero(np.array(data.draw(st.lists(st.booleans(), min_size=n, max_size=n))))
+    assert np.array_equal(w.rows(events=some), rows[:, some])  # the events a fill needs
+    picked = w.variations[::2]
+    assert np.array_equal(w.rows(picked, events=some), rows[::2][:, some])
     sums = w.sums() + w.sums()
     assert sums["nominal"] == pytest.approx(2 * nominal.sum())
 

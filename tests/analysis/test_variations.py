@@ -82,6 +82,20 @@ def test_one_fill_equals_a_fill_per_variation() -> None:
         assert np.allclose(a.variance, b.variance, rtol=1e-12, atol=0), name
 
 
+def test_fill_weights_must_match_the_events() -> None:
+    h = hist.Hist(
+        hist.axis.Regular(4, 0, 4, name="x"),
+        hist.axis.StrCategory([], name="variation", growth=True),
+    )
+    x, keep = np.arange(4.0), np.array([True, False, True, True])
+    with pytest.raises(afkit.ConfigError, match="3 weights for the observable's 4 events"):
+        fill(h, x, selected=keep, weights=np.ones(3))
+    with pytest.raises(afkit.ConfigError, match="5 weights for the observable's 4 events"):
+        fill(h, x, selected=keep, weights=Weights(5).add("w", np.ones(5)))
+    fill(h, x, selected=keep, weights=np.array([1.0, 9.0, 2.0, 3.0]))
+    assert h[:, "nominal"].values().tolist() == [1.0, 0.0, 2.0, 3.0]
+
+
 def test_variations_must_agree() -> None:
     pt = ak.Array([[30.0, 40.0], [50.0]])
     a = Varied.of(pt, up=pt * 1.1)

@@ -322,18 +322,33 @@ def fill(
         if sel is None
         else xp.broadcast_to(sel, (n_shapes, n_events))
     )
+    n_weights = (
+        weights.n_events
+        if isinstance(weights, Weights)
+        else (None if weights is None else len(weights))
+    )
+    if n_weights is not None and n_weights != n_events:
+        raise ConfigError(f"{n_weights} weights for the observable's {n_events} events")
+    # only events selected in some shape row can reach the histogram: the weight rows (many,
+    # for generator weights) are built for those events alone
+    keep = xp.flatnonzero(sel.any(axis=0)) if n_events else xp.zeros(0, np.int64)
+    compact = len(keep) < n_events
+    if compact:
+        x, sel = x[:, keep], sel[:, keep]
     if isinstance(weights, Weights):
         nominal = weights.weight()
         extra = list(weights.variations if weight_variations is None else weight_variations)
-        extra_rows = weights.rows(extra) if extra else None
+        extra_rows = weights.rows(extra, events=keep if compact else None) if extra else None
     else:
         nominal = xp.ones(n_events) if weights is None else xp.asarray(weights, dtype=np.float64)
         extra, extra_rows = [], None
+    if compact:
+        nominal = nominal[keep]
     names = shape_names + extra
     # shape rows with the nominal weight, then every weight variation on the nominal shape
     # row: the values and selections are passed once and indexed, not repeated per weight
     rows = np.concatenate([np.arange(n_shapes), np.zeros(len(extra), np.int64)])
-    w = [xp.broadcast_to(nominal, (n_shapes, n_events))] + ([extra_rows] if extra else [])
+    w = [xp.broadcast_to(nominal, (n_shapes, len(nominal)))] + ([extra_rows] if extra else [])
     fill_hist(
         h,
         xp.ascontiguousarray(x),

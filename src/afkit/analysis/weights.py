@@ -31,7 +31,7 @@ class _Factor:
     name: str
     nominal: Any
     variations: dict[str, Any]  # variation name -> its replacement of this factor
-    matrix: Any = None  # (variations, events): columns of add_matrix, in names order
+    matrix: Any = None  # (events, variations): add_matrix's array as given, in names order
 
 
 class Weights:
@@ -87,7 +87,6 @@ class Weights:
         The generator weights of an MC file: ``add_matrix("gen", w[:, 0], w[:, 1:],
         names=weight_names[1:])``, each column scaled by its own normalisation if needed."""
         nominal = self._values(weight, f"weight {name!r}")
-        from afkit.kernels import array_module, backend_of
 
         matrix = variations
         if not (isinstance(matrix, np.ndarray) or hasattr(matrix, "__cuda_array_interface__")):
@@ -110,9 +109,8 @@ class Weights:
         if len(set(labels)) != len(labels):
             raise ConfigError(f"the variations of {name!r} repeat a name")
         self._claim(name, labels)
-        xp = array_module(backend_of(matrix))
-        columns = xp.ascontiguousarray(matrix.T, dtype=np.float64)  # one row per variation
-        self._factors[name] = _Factor(name, nominal, {}, columns)
+        # kept as given (no copy): rows() takes only the events and columns a fill needs
+        self._factors[name] = _Factor(name, nominal, {}, matrix)
         for i, label in enumerate(labels):
             self._owner[label] = name
             self._factors[name].variations[label] = i
@@ -145,7 +143,7 @@ class Weights:
             return self._nominal
         factor = self._factor_of(variation)
         replacement = factor.variations[variation]
-        values = factor.matrix[replacement] if factor.matrix is not None else replacement
+        values = factor.matrix[:, replacement] if factor.matrix is not None else replacement
         return self._others_of(factor.name) * values
 
     def _factor_of(self, variation: str) -> _Factor:
@@ -161,34 +159,49 @@ class Weights:
             )
         return self._others[name]
 
-    def rows(self, variations: Sequence[str] | None = None) -> Any:
+    def rows(self, variations: Sequence[str] | None = None, *, events: Any = None) -> Any:
         """``(len(variations), events)``: each variation's weight (all of them by default) —
-        what :func:`afkit.analysis.fill` fills, one row per variation."""
+        what :func:`afkit.analysis.fill` fills, one row per variation.
+
+        ``events`` (indices into the chunk) restricts the rows to those events: a fill needs
+        the weights of the selected events only, which for many variations is most of the work
+        saved."""
         from afkit.kernels import array_module, backend_of
 
         names = list(self.variations if variations is None else variations)
-        if not names:
-            return np.zeros((0, self.n_events or 0))
         xp = array_module(backend_of(self.weight()))
-        out = xp.empty((len(names), self.n_events))
+        n = self.n_events or 0
+        if events is not None:
+            events = xp.asarray(events)
+            n = len(events)
+        if not names:
+            return xp.zeros((0, n))
+
+        def pick(values: Any) -> Any:
+            return values if events is None else values[events]
+
+        out = xp.empty((len(names), n))
         # variations of one matrix factor: one broadcast multiplication for all of them
         by_factor: dict[str, list[tuple[int, Any]]] = {}
         for row, name in enumerate(names):
             if name == "nominal":
-                out[row] = self.weight()
+                out[row] = pick(self.weight())
                 continue
             factor = self._factor_of(name)
             by_factor.setdefault(factor.name, []).append((row, factor.variations[name]))
         for factor_name, entries in by_factor.items():
             factor = self._factors[factor_name]
-            others = self._others_of(factor_name)
+            others = pick(self._others_of(factor_name))
             if factor.matrix is not None:
                 rows = [r for r, _ in entries]
                 columns = [c for _, c in entries]
-                out[rows] = factor.matrix[columns] * others
+                selected = pick(factor.matrix)  # (n, k): the needed events first
+                if columns != list(range(selected.shape[1])):
+                    selected = selected[:, columns]
+                out[rows] = selected.T * others
             else:
                 for row, values in entries:
-                    out[row] = others * values
+                    out[row] = others * pick(values)
         return out
 
     def sums(self) -> WeightSums:
