@@ -104,31 +104,18 @@ def run_sums(source: Any) -> dict[str, Any]:
 
     Raises :class:`~afkit.exceptions.MissingTreeError` without a ``Runs`` tree.
     """
-    from afkit.exceptions import DecodeError, MissingTreeError
-    from afkit.io.filespec import normalize_source, open_file
-    from afkit.io.reader import BranchReader
-    from afkit.io.tree import open_tree
+    from afkit.exceptions import DecodeError
+    from afkit.io.filespec import normalize_source
+    from afkit.io.reader import whole_tree_reader
 
     path = normalize_source(source)
-    handle = open_file(path)
-    classes = {k.split(";")[0]: v for k, v in handle.classnames().items()}
-    if classes.get(RUNS_TREE) != "TTree":
-        if classes.get(RUNS_TREE) == "ROOT::RNTuple":
-            from afkit.exceptions import UnknownEncodingError
-
-            raise UnknownEncodingError(
-                f"{RUNS_TREE!r} is an RNTuple; afkit reads it as a TTree", file=path
-            )
-        trees = [k for k, v in classes.items() if v in ("TTree", "ROOT::RNTuple")]
-        raise MissingTreeError("tree", RUNS_TREE, trees, file=path)
-    tree = open_tree(handle, path, RUNS_TREE)
-    reader = BranchReader(tree, path, 0, tree.num_entries)
+    reader = whole_tree_reader(path, RUNS_TREE)
     out: dict[str, Any] = {}
     for name in RUN_SCALARS:
-        if tree.has(name):
+        if reader.handle.has(name):
             out[name] = float(np.sum(reader.flat(name), dtype=np.float64))
     for name in RUN_ARRAYS:
-        if not tree.has(name):
+        if not reader.handle.has(name):
             continue
         offsets, values = reader.jagged(name)
         counts = np.diff(offsets)

@@ -273,6 +273,29 @@ class BranchReader:
         return self.cached("objects", name, lambda: self._array(name))
 
 
+def whole_tree_reader(path: str, name: str) -> BranchReader:
+    """A reader of every entry of the TTree ``name`` of ``path`` (a metadata or ``Runs`` tree).
+
+    Raises :class:`~afkit.exceptions.UnknownEncodingError` when ``name`` is an RNTuple and
+    :class:`~afkit.exceptions.MissingTreeError` (naming the trees there are) when it is absent.
+    """
+    from afkit.exceptions import MissingTreeError, UnknownEncodingError
+    from afkit.io.filespec import open_file
+    from afkit.io.tree import open_tree
+
+    handle = open_file(path)
+    classes = {k.split(";")[0]: v for k, v in handle.classnames().items()}
+    if classes.get(name) != "TTree":
+        if classes.get(name) == "ROOT::RNTuple":
+            raise UnknownEncodingError(
+                f"{name!r} is an RNTuple; afkit reads it as a TTree", file=path
+            )
+        trees = [k for k, v in classes.items() if v in ("TTree", "ROOT::RNTuple")]
+        raise MissingTreeError("tree", name, trees, file=path)
+    tree = open_tree(handle, path, name)
+    return BranchReader(tree, path, 0, tree.num_entries)
+
+
 def _vector_dtype(branch: Any) -> np.dtype[Any] | None:
     """Element dtype when ``branch`` is a streamed ``std::vector<T>`` of a primitive ``T``."""
     interpretation = branch.interpretation

@@ -23,9 +23,8 @@ from typing import Any
 import numpy as np
 
 from afkit.exceptions import MissingBranchError, MissingTreeError
-from afkit.io.filespec import normalize_source, open_file
-from afkit.io.reader import BranchReader
-from afkit.io.tree import open_tree
+from afkit.io.filespec import normalize_source
+from afkit.io.reader import BranchReader, whole_tree_reader
 
 METADATA_TREE = "MetaData"
 
@@ -53,19 +52,7 @@ class CutBookkeeper:
 
 
 def _metadata_reader(path: str) -> BranchReader:
-    handle = open_file(path)
-    classes = {k.split(";")[0]: v for k, v in handle.classnames().items()}
-    if classes.get(METADATA_TREE) != "TTree":
-        if classes.get(METADATA_TREE) == "ROOT::RNTuple":
-            from afkit.exceptions import UnknownEncodingError
-
-            raise UnknownEncodingError(
-                f"{METADATA_TREE!r} is an RNTuple; afkit reads it as a TTree", file=path
-            )
-        trees = [k for k, v in classes.items() if v in ("TTree", "ROOT::RNTuple")]
-        raise MissingTreeError("tree", METADATA_TREE, trees, file=path)
-    tree = open_tree(handle, path, METADATA_TREE)
-    return BranchReader(tree, path, 0, tree.num_entries)
+    return whole_tree_reader(path, METADATA_TREE)
 
 
 def cutbookkeepers(source: Any) -> list[CutBookkeeper]:
