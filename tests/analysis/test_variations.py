@@ -37,6 +37,14 @@ def test_varied_reductions_equal_each_row_alone() -> None:
         assert np.array_equal(second[row], expected[:, 1], equal_nan=True)
     charge = varied.broadcast(ak.values_astype(pt > 40, np.int64)).leading(0, good)
     assert charge.values.shape == (3, 500)
+    # a second column through the same mask (its objects' positions kept on the mask)
+    lead_eta = varied.broadcast(eta).leading(0, good)
+    for row, factor in (("nominal", 1.0), *scale.items()):
+        row_good = (pt * factor > 25) & (abs(eta) < 2.0)
+        expected = ak.to_numpy(ak.fill_none(kernels.leading(eta, 1, row_good), np.nan))[:, 0]
+        assert np.array_equal(lead_eta[row], expected, equal_nan=True)
+        is_high = ak.to_numpy(ak.fill_none(kernels.leading(pt > 40, 1, row_good), -1))[:, 0]
+        assert np.array_equal(charge[row][is_high >= 0], is_high[is_high >= 0])
 
 
 def test_one_fill_equals_a_fill_per_variation() -> None:

@@ -237,14 +237,46 @@ class Varied:
         )
 
     def leading(self, i: int = 0, mask: Any = None) -> Varied:
-        """Per event and row: the ``i``-th value where ``mask`` (object order; NaN if none)."""
-        import afkit.kernels as kernels
+        """Per event and row: the ``i``-th value where ``mask`` (object order; NaN if none).
 
-        offsets, _ = self._tiled()
-        values = self.values.astype(np.float64, copy=False).ravel()
-        rows = kernels.leading_values(offsets, values, self._mask_values(mask) if mask is not None
-                                      else np.ones(len(values), bool), i + 1)  # fmt: skip
-        return self._per_event(rows[i])
+        The positions of the chosen objects depend on the mask alone: a Varied mask keeps
+        them, so picking several columns with one mask (pt, eta, phi, m of the leading
+        lepton) finds the objects once and gathers each column from those positions."""
+        from afkit.kernels import array_module, backend_of
+
+        xp = array_module(backend_of(self.values))
+        positions = self._leading_positions(i, mask)
+        out = xp.empty(positions.shape, dtype=np.float64)
+        for row in range(len(self.names)):  # a row of a broadcast column is a plain 1-d view
+            found = positions[row]
+            values = self.values[row]
+            if len(values) == 0:
+                out[row] = np.nan
+                continue
+            out[row] = values[xp.maximum(found, 0)]
+            out[row][found < 0] = np.nan
+        return self._per_event(out)
+
+    def _leading_positions(self, i: int, mask: Any) -> Any:
+        """``(rows, events)``: the position within its row of each event's ``i``-th object
+        where ``mask`` (-1 where there is none); kept on a Varied mask for its next use."""
+        import afkit.kernels as kernels
+        from afkit.kernels import array_module, backend_of
+
+        cache = mask.__dict__.setdefault("_positions", {}) if isinstance(mask, Varied) else {}
+        key = (i, self.values.shape)
+        if key in cache:
+            return cache[key]
+        xp = array_module(backend_of(self.values))
+        offsets, n_events = self._tiled()
+        rows, per_row = self.values.shape
+        index = xp.broadcast_to(xp.arange(per_row, dtype=np.float64)[None, :], (rows, per_row))
+        flags = self._mask_values(mask) if mask is not None else xp.ones(rows * per_row, dtype=bool)
+        chosen = kernels.leading_values(offsets, xp.ascontiguousarray(index).ravel(), flags, i + 1)
+        found = chosen[i].reshape(rows, n_events)
+        positions = xp.where(xp.isnan(found), -1, found).astype(np.int64)
+        cache[key] = positions
+        return positions
 
     def broadcast(self, values: Any) -> Varied:
         """An unvaried column of the same objects (or events) as rows like these, without
