@@ -33,7 +33,7 @@ def _flat(value: Any, what: str) -> tuple[Any, Any]:
             from afkit.analysis.selection import per_event
 
             return per_event(value, what), None
-        from afkit.kernels._jagged import jagged
+        from afkit.kernels import jagged
 
         column = jagged(value, what)
         if column.missing is not None:

@@ -29,7 +29,7 @@ from afkit.exceptions import ConfigError
 from afkit.kernels._arrays import array_module, to_device, to_host
 from afkit.kernels._dispatch import backend_of, implementation
 from afkit.kernels._inputs import mask_of
-from afkit.kernels._jagged import is_awkward, jagged, wrap_events, wrap_jagged
+from afkit.kernels._jagged import Jagged, is_awkward, jagged, wrap_events, wrap_jagged
 from afkit.kernels.combinations import BestCombination, best_combination, pair_masses
 from afkit.kernels.filling import fill_hist
 from afkit.kernels.matching import Match, match_within, min_delta_r, nearest
@@ -37,6 +37,7 @@ from afkit.kernels.reductions import all, any, count, leading, max, min, sum
 
 __all__ = [
     "BestCombination",
+    "Jagged",
     "Match",
     "all",
     "any",
@@ -48,6 +49,7 @@ __all__ = [
     "fill_hist",
     "fill_variations",
     "gather",
+    "jagged",
     "leading",
     "leading_values",
     "match_within",
