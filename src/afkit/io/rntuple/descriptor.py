@@ -1,0 +1,286 @@
+"""The RNTuple schema and cluster layout: fields, columns, clusters and their pages.
+
+Parsed from the header, footer and page-list envelopes (see
+:mod:`afkit.io.rntuple.envelopes`).  Field and column ids are positions in the serialized
+lists, the footer's schema extension continuing them; alias columns (projected fields) point
+at physical columns.  Each cluster's page list gives, per physical column, its pages
+(element count, locator, whether a checksum follows), the column's first element in the
+cluster, and its compression, or marks the column suppressed (another representation is
+the cluster's primary one).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from afkit.io.rntuple.envelopes import Frames, Locator, RNTupleFormatError, UnsupportedRNTupleError
+
+# Structural roles.
+LEAF, COLLECTION, RECORD, VARIANT, STREAMER = 0, 1, 2, 3, 4
+# Field flags.
+REPETITIVE, PROJECTED, TYPE_CHECKSUM = 0x01, 0x02, 0x04
+# Column flags.
+DEFERRED, RANGE = 0x01, 0x02
+
+#: Feature flag bits this reader knows (none are defined in format 1.0).
+KNOWN_FEATURES = 0
+
+
+@dataclass
+class FieldDesc:
+    """One field of the schema tree."""
+
+    id: int
+    name: str
+    type_name: str
+    type_alias: str
+    parent: int
+    role: int
+    flags: int
+    repetition: int = 0  # array size for repetitive fields
+    source: int = -1  # source field of a projected field
+    children: list[int] = field(default_factory=list)
+    columns: list[int] = field(default_factory=list)  # column ids, physical or alias, in order
+
+
+@dataclass
+class ColumnDesc:
+    """One column: its on-disk type, width and field; alias columns name their physical one."""
+
+    id: int  # physical column id (for an alias: the physical column it reads)
+    type: int
+    bits: int
+    field: int
+    flags: int
+    representation: int
+    first_element: int = 0
+    value_range: tuple[float, float] | None = None
+    alias: bool = False
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of a column in a cluster."""
+
+    elements: int
+    locator: Locator
+    checksum: bool
+
+
+@dataclass
+class ColumnInCluster:
+    """A physical column in one cluster: its pages, first element and compression."""
+
+    pages: list[Page]
+    first_element: int
+    compression: int
+    suppressed: bool
+
+    @property
+    def elements(self) -> int:
+        return sum(p.elements for p in self.pages)
+
+
+@dataclass
+class Cluster:
+    """An entry range and, per physical column, where its pages are."""
+
+    first_entry: int
+    entries: int
+    columns: dict[int, ColumnInCluster]
+
+
+@dataclass(frozen=True)
+class ClusterGroup:
+    """A group of clusters whose page list is one envelope."""
+
+    min_entry: int
+    entry_span: int
+    clusters: int
+    page_list_length: int
+    page_list: Locator
+
+
+@dataclass
+class Schema:
+    """Fields and columns of an RNTuple (header plus the footer's extension)."""
+
+    name: str
+    description: str
+    writer: str
+    fields: list[FieldDesc] = field(default_factory=list)
+    columns: list[ColumnDesc] = field(default_factory=list)  # physical, by id
+    aliases: list[ColumnDesc] = field(default_factory=list)
+    features: int = 0
+
+    def top_fields(self) -> list[FieldDesc]:
+        return [f for f in self.fields if f.parent == f.id]
+
+
+def _check_features(flags: int, what: str) -> None:
+    unknown = flags & ~KNOWN_FEATURES
+    if unknown:
+        bits = [i for i in range(unknown.bit_length()) if unknown >> i & 1]
+        raise UnsupportedRNTupleError(
+            f"the {what} sets feature flag bits {bits}, which this reader does not know "
+            "(written by a newer ROOT)"
+        )
+
+
+def _read_field(item: Frames, field_id: int) -> FieldDesc:
+    item.u32()  # field version
+    item.u32()  # type version
+    parent = item.u32()
+    role = item.u16()
+    flags = item.u16()
+    name = item.string()
+    type_name = item.string()
+    alias = item.string()
+    item.string()  # description
+    desc = FieldDesc(field_id, name, type_name, alias, parent, role, flags)
+    if flags & REPETITIVE:
+        desc.repetition = item.u64()
+    if flags & PROJECTED:
+        desc.source = item.u32()
+    if flags & TYPE_CHECKSUM:
+        item.u32()
+    if role > STREAMER:
+        raise UnsupportedRNTupleError(f"field {name!r} has unknown structural role {role}")
+    return desc
+
+
+def _read_column(item: Frames, column_id: int) -> ColumnDesc:
+    ctype = item.u16()
+    bits = item.u16()
+    field_id = item.u32()
+    flags = item.u16()
+    representation = item.u16()
+    column = ColumnDesc(column_id, ctype, bits, field_id, flags, representation)
+    if flags & DEFERRED:
+        column.first_element = item.i64()
+    if flags & RANGE:
+        column.value_range = (item.f64(), item.f64())
+    return column
+
+
+def _read_schema_lists(frames: Frames, schema: Schema) -> None:
+    """Fields, columns, alias columns and extra type information, appended to ``schema``."""
+    for item in frames.items():
+        schema.fields.append(_read_field(item, len(schema.fields)))
+    for item in frames.items():
+        schema.columns.append(_read_column(item, len(schema.columns)))
+    for item in frames.items():
+        physical = item.u32()
+        field_id = item.u32()
+        if physical >= len(schema.columns):
+            raise RNTupleFormatError(
+                f"an alias column points at column {physical}, which is absent"
+            )
+        base = schema.columns[physical]
+        schema.aliases.append(
+            ColumnDesc(
+                physical,
+                base.type,
+                base.bits,
+                field_id,
+                base.flags,
+                base.representation,
+                base.first_element,
+                base.value_range,
+                alias=True,
+            )
+        )
+    for _ in frames.items():
+        pass  # extra type information (streamer infos): not needed to read values
+
+
+def _link(schema: Schema, first_field: int, first_column: int, first_alias: int) -> None:
+    """Attach new fields to their parents and columns to their fields."""
+    n = len(schema.fields)
+    for desc in schema.fields[first_field:]:
+        if desc.parent >= n:
+            raise RNTupleFormatError(f"field {desc.name!r} has parent {desc.parent}, absent")
+        if desc.parent != desc.id:
+            schema.fields[desc.parent].children.append(desc.id)
+    new = [(c, c.id) for c in schema.columns[first_column:]]
+    new += [(c, -1 - i) for i, c in enumerate(schema.aliases) if i >= first_alias]
+    for column, ref in new:
+        if column.field >= n:
+            raise RNTupleFormatError(f"a column belongs to field {column.field}, absent")
+        schema.fields[column.field].columns.append(ref)
+
+
+def parse_header(payload: bytes) -> Schema:
+    """The schema from the header envelope's payload."""
+    frames = Frames(payload, "header")
+    features = frames.feature_flags()
+    _check_features(features, "header")
+    schema = Schema(frames.string(), frames.string(), frames.string(), features=features)
+    _read_schema_lists(frames, schema)
+    _link(schema, 0, 0, 0)
+    return schema
+
+
+def parse_footer(payload: bytes, schema: Schema, header_checksum: int) -> list[ClusterGroup]:
+    """Extend ``schema`` from the footer and return its cluster groups."""
+    frames = Frames(payload, "footer")
+    features = frames.feature_flags()
+    _check_features(features, "footer")
+    if frames.u64() != header_checksum:
+        raise RNTupleFormatError("the footer belongs to another header (checksums differ)")
+    extension = frames.record()
+    fields, columns, aliases = len(schema.fields), len(schema.columns), len(schema.aliases)
+    if extension.pos < extension.limit:
+        _read_schema_lists(extension, schema)
+        _link(schema, fields, columns, aliases)
+    groups = []
+    for item in frames.items():
+        min_entry = item.u64()
+        span = item.u64()
+        clusters = item.u32()
+        length, locator = item.envelope_link()
+        groups.append(ClusterGroup(min_entry, span, clusters, length, locator))
+    return groups
+
+
+def parse_page_list(payload: bytes, header_checksum: int, columns: int) -> list[Cluster]:
+    """The clusters of one page-list envelope (``columns``: physical columns in the schema)."""
+    frames = Frames(payload, "page list")
+    if frames.u64() != header_checksum:
+        raise RNTupleFormatError("a page list belongs to another header (checksums differ)")
+    summaries = []
+    for item in frames.items():
+        first = item.u64()
+        packed = item.u64()
+        entries, flags = packed & ((1 << 56) - 1), packed >> 56
+        if flags & 0x01:
+            raise UnsupportedRNTupleError("a cluster is sharded (a future RNTuple feature)")
+        summaries.append((first, entries))
+    clusters = []
+    cluster_lists = list(frames.list_of_lists())
+    if len(cluster_lists) != len(summaries):
+        raise RNTupleFormatError(
+            f"the page list has {len(summaries)} cluster summaries but pages for "
+            f"{len(cluster_lists)} clusters"
+        )
+    for (first, entries), (column_list, count) in zip(summaries, cluster_lists, strict=True):
+        if count > columns:
+            raise RNTupleFormatError(
+                f"a cluster lists pages of {count} columns; the schema has {columns}"
+            )
+        per_column: dict[int, ColumnInCluster] = {}
+        for column_id in range(count):
+            pages_frame, npages = column_list.list_header()
+            pages = []
+            for _ in range(npages):
+                elements = pages_frame.i32()
+                locator = pages_frame.locator()
+                pages.append(Page(abs(elements), locator, elements < 0))
+            offset = pages_frame.i64()
+            suppressed = offset < 0
+            compression = -1 if suppressed else pages_frame.u32()
+            per_column[column_id] = ColumnInCluster(
+                pages, 0 if suppressed else offset, compression, suppressed
+            )
+        clusters.append(Cluster(first, entries, per_column))
+    return clusters

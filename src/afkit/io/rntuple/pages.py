@@ -1,0 +1,300 @@
+"""Column pages to values: fetch, check, decompress and decode every encoding ROOT writes.
+
+A column's elements in an entry range lie in pages of the clusters covering it.  The pages'
+bytes are requested in one call, each page's XXH3 checksum (when stored) is checked against
+its compressed bytes, each page is decompressed straight into its place in one buffer, and
+the page-wise encodings are undone in place: split (byte planes), zigzag, delta (index
+columns), bit packing (booleans, truncated and quantised reals), half floats.  Index
+columns count from 0 in each cluster; :func:`read_column` returns them as offsets into the
+child column's elements over the whole range asked for.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numba
+import numpy as np
+import xxhash
+from numpy.typing import NDArray
+
+from afkit.io.rntuple.descriptor import Cluster, ColumnDesc
+from afkit.io.rntuple.envelopes import RNTupleFormatError, UnsupportedRNTupleError
+from afkit.io.rootio.baskets import CorruptBasket, decompress_into
+
+PLAIN, SPLIT, ZIGZAG, DELTA, BIT, HALF, TRUNC, QUANT, SWITCH = range(9)
+
+
+@dataclass(frozen=True)
+class ColumnType:
+    """How one on-disk column type is stored and what it becomes in memory."""
+
+    name: str
+    dtype: np.dtype[Any]  # in memory
+    bits: int  # on disk per element (0: given by the column, for Trunc/Quant)
+    encoding: int
+    index: bool = False
+
+
+def _t(name: str, dtype: Any, bits: int, encoding: int, index: bool = False) -> ColumnType:
+    return ColumnType(name, np.dtype(dtype), bits, encoding, index)
+
+
+COLUMN_TYPES: dict[int, ColumnType] = {
+    0x00: _t("Bit", np.bool_, 1, BIT),
+    0x01: _t("Byte", np.uint8, 8, PLAIN),
+    0x02: _t("Char", np.uint8, 8, PLAIN),
+    0x03: _t("Int8", np.int8, 8, PLAIN),
+    0x04: _t("UInt8", np.uint8, 8, PLAIN),
+    0x05: _t("Int16", "<i2", 16, PLAIN),
+    0x06: _t("UInt16", "<u2", 16, PLAIN),
+    0x07: _t("Int32", "<i4", 32, PLAIN),
+    0x08: _t("UInt32", "<u4", 32, PLAIN),
+    0x09: _t("Int64", "<i8", 64, PLAIN),
+    0x0A: _t("UInt64", "<u8", 64, PLAIN),
+    0x0B: _t("Real16", np.float32, 16, HALF),
+    0x0C: _t("Real32", "<f4", 32, PLAIN),
+    0x0D: _t("Real64", "<f8", 64, PLAIN),
+    0x0E: _t("Index32", np.int64, 32, PLAIN, index=True),
+    0x0F: _t("Index64", np.int64, 64, PLAIN, index=True),
+    0x10: _t("Switch", np.int64, 96, SWITCH),
+    0x11: _t("SplitInt16", "<i2", 16, ZIGZAG),
+    0x12: _t("SplitUInt16", "<u2", 16, SPLIT),
+    0x13: _t("SplitInt32", "<i4", 32, ZIGZAG),
+    0x14: _t("SplitUInt32", "<u4", 32, SPLIT),
+    0x15: _t("SplitInt64", "<i8", 64, ZIGZAG),
+    0x16: _t("SplitUInt64", "<u8", 64, SPLIT),
+    0x17: _t("SplitReal16", np.float32, 16, HALF),
+    0x18: _t("SplitReal32", "<f4", 32, SPLIT),
+    0x19: _t("SplitReal64", "<f8", 64, SPLIT),
+    0x1A: _t("SplitIndex32", np.int64, 32, DELTA, index=True),
+    0x1B: _t("SplitIndex64", np.int64, 64, DELTA, index=True),
+    0x1C: _t("Real32Trunc", np.float32, 0, TRUNC),
+    0x1D: _t("Real32Quant", np.float32, 0, QUANT),
+}
+_SPLIT_HALF = {0x17}
+_RAW_DTYPE: dict[int, np.dtype[Any]] = {
+    8: np.dtype(np.uint8),
+    16: np.dtype("<u2"),
+    32: np.dtype("<u4"),
+    64: np.dtype("<u8"),
+}
+
+
+def column_type(column: ColumnDesc) -> ColumnType:
+    """The column's type, or :class:`UnsupportedRNTupleError` for an unknown one."""
+    known = COLUMN_TYPES.get(column.type)
+    if known is None:
+        raise UnsupportedRNTupleError(
+            f"column type 0x{column.type:02X} is not one RNTuple 1.0 defines"
+        )
+    if known.bits and column.bits != known.bits:
+        raise RNTupleFormatError(
+            f"column type {known.name} stored with {column.bits} bits (it has {known.bits})"
+        )
+    if known.encoding == TRUNC and not 10 <= column.bits <= 31:
+        raise RNTupleFormatError(f"a Real32Trunc column with {column.bits} bits (10-31 allowed)")
+    if known.encoding == QUANT:
+        if not 1 <= column.bits <= 32:
+            raise RNTupleFormatError(f"a Real32Quant column with {column.bits} bits (1-32 allowed)")
+        if column.value_range is None:
+            raise RNTupleFormatError("a Real32Quant column without its value range")
+    return known
+
+
+def _stored_bytes(elements: int, bits: int) -> int:
+    return (elements * bits + 7) // 8
+
+
+class PageError(RNTupleFormatError):
+    """A page's bytes are damaged (checksum, decompression or size)."""
+
+
+@numba.njit(cache=True, nogil=True)
+def _unpack_bits(words: Any, nbits: int, count: int, out: Any) -> None:
+    """``count`` values of ``nbits`` packed LSB first in little-endian 32-bit ``words``."""
+    mask = (np.uint64(1) << np.uint64(nbits)) - np.uint64(1)
+    nwords = len(words)
+    for i in range(count):
+        bit = i * nbits
+        w = bit // 32
+        shift = np.uint64(bit % 32)
+        value = np.uint64(words[w]) >> shift
+        if shift + np.uint64(nbits) > np.uint64(32) and w + 1 < nwords:
+            value |= np.uint64(words[w + 1]) << (np.uint64(32) - shift)
+        out[i] = np.uint32(value & mask)
+
+
+def _unsplit(raw: NDArray[np.uint8], width: int) -> NDArray[np.uint8]:
+    """Byte planes (all first bytes, then all second bytes, ...) back to elements."""
+    if width == 1:
+        return raw
+    return np.ascontiguousarray(raw.reshape(width, -1).T).reshape(-1)
+
+
+def decode_page(
+    raw: NDArray[np.uint8], elements: int, ctype: ColumnType, column: ColumnDesc
+) -> NDArray[Any]:
+    """One decompressed page's ``elements`` values, for the encodings decoded with NumPy.
+
+    Bits, truncated and quantised reals, half floats, switches and plain 32-bit index
+    columns; split, zigzag and delta pages are decoded in compiled code by
+    :func:`_decode_into`.
+    """
+    enc = ctype.encoding
+    if enc == BIT:
+        return np.unpackbits(raw, bitorder="little")[:elements].astype(np.bool_)
+    if enc in (TRUNC, QUANT):
+        nbits = column.bits
+        words = raw
+        pad = (-len(words)) % 4
+        if pad:
+            words = np.concatenate([words, np.zeros(pad, np.uint8)])
+        packed = np.empty(elements, np.uint32)
+        if nbits == 32:
+            packed[:] = words.view("<u4")[:elements]
+        else:
+            _unpack_bits(words.view("<u4"), nbits, elements, packed)
+        if enc == TRUNC:
+            return np.asarray((packed << np.uint32(32 - nbits)).view(np.float32))
+        assert column.value_range is not None
+        low, high = column.value_range
+        scale = (high - low) / ((1 << nbits) - 1) if nbits < 64 else 0.0
+        return (low + packed.astype(np.float64) * scale).astype(np.float32)
+    if enc == SWITCH:
+        records = raw.reshape(elements, 12)
+        index = np.ascontiguousarray(records[:, :8]).view("<i8").reshape(-1)
+        tag = np.ascontiguousarray(records[:, 8:]).view("<i4").reshape(-1)
+        return np.stack([index, tag.astype(np.int64)], axis=1)
+    if enc == HALF:
+        data = _unsplit(raw, 2) if column.type in _SPLIT_HALF else raw
+        return np.asarray(data.view("<f2"), np.float32)
+    if ctype.index:  # Index32 (plain): widened
+        return np.asarray(raw.view(_RAW_DTYPE[column.bits]), np.int64)
+    return np.asarray(raw.view(ctype.dtype))
+
+
+def _checked_page(raw: NDArray[np.uint8], has_checksum: bool, where: str) -> NDArray[np.uint8]:
+    if not has_checksum:
+        return raw
+    if len(raw) < 8:
+        raise PageError(f"{where}: page cut short before its checksum")
+    body, stored = raw[:-8], int.from_bytes(raw[-8:].tobytes(), "little")
+    if xxhash.xxh3_64_intdigest(body.tobytes()) != stored:
+        raise PageError(f"{where}: the page's checksum does not match its bytes")
+    return body
+
+
+@numba.njit(cache=True, nogil=True)
+def _unsplit_into(src: Any, n: int, width: int, dst: Any) -> None:
+    """Byte planes of ``n`` elements of ``width`` bytes into ``dst`` (element order)."""
+    for b in range(width):
+        base = b * n
+        for i in range(n):
+            dst[i * width + b] = src[base + i]
+
+
+@numba.njit(cache=True, nogil=True)
+def _unzigzag(unsigned: Any, signed: Any) -> None:
+    """Zigzag-coded ``unsigned`` values to ``signed`` (the same memory may be both)."""
+    for i in range(len(unsigned)):
+        u = unsigned[i]
+        signed[i] = np.int64(u >> 1) ^ -np.int64(u & 1)
+
+
+@dataclass(frozen=True)
+class ColumnPart:
+    """One cluster's share of a column read: its column, and how many elements it must have.
+
+    ``column`` is ``None`` where the cluster has no pages for the field (a column added
+    later); ``elements`` then are zeros, as the format prescribes.  Pages covering fewer
+    elements than ``elements`` (a column added within the cluster) are preceded by zeros.
+    """
+
+    cluster: Cluster
+    column: ColumnDesc | None
+    elements: int
+
+
+def read_column(
+    parts: list[ColumnPart], dtype: np.dtype[Any], source: Any, where: str, *, switch: bool = False
+) -> NDArray[Any]:
+    """The elements of the parts, back to back, decoded into one array of ``dtype``.
+
+    All pages are requested in one call, each checked and decompressed into its place;
+    plain columns of the memory type decompress straight into the result.  Index columns
+    keep their per-cluster counting (callers add each cluster's base); a ``switch`` column
+    gives (index, tag) rows.
+    """
+    total = sum(p.elements for p in parts)
+    out = np.zeros((total, 2) if switch else total, dtype)
+    ranges: list[tuple[int, int]] = []
+    plan: list[tuple[int, int, ColumnDesc, int, bool]] = []  # (part, at, column, n, checksum)
+    at = 0
+    for number, part in enumerate(parts):
+        column = part.column
+        info = None if column is None else part.cluster.columns.get(column.id)
+        if column is None or info is None or info.suppressed:
+            at += part.elements
+            continue
+        stored = info.elements
+        if stored > part.elements:
+            raise RNTupleFormatError(
+                f"{where}: a cluster holds {stored} elements of a column, its field {part.elements}"
+            )
+        at += part.elements - stored  # leading zeros of a column added within the cluster
+        for page in info.pages:
+            extra = 8 if page.checksum else 0
+            ranges.append((page.locator.offset, page.locator.offset + page.locator.size + extra))
+            plan.append((number, at, column, page.elements, page.checksum))
+            at += page.elements
+    raws = source.ranges(ranges) if ranges else []
+    scratch = np.empty(0, np.uint8)
+    for page_number, (raw, (number, at, column, n, checksum)) in enumerate(
+        zip(raws, plan, strict=True)
+    ):
+        first_entry = parts[number].cluster.first_entry
+        here = f"{where}, page {page_number} (cluster from entry {first_entry})"
+        body = _checked_page(raw, checksum, here)
+        ctype = column_type(column)
+        size = _stored_bytes(n, column.bits)
+        target = out[at : at + n]
+        direct = ctype.encoding == PLAIN and not ctype.index and ctype.dtype == dtype
+        direct = direct or (ctype.index and column.bits == 64 and ctype.encoding == PLAIN)
+        if direct:
+            buffer = target.view(np.uint8)
+        else:
+            if len(scratch) < size:
+                scratch = np.empty(max(size, 2 * len(scratch)), np.uint8)
+            buffer = scratch[:size]
+        try:
+            decompress_into(body, buffer)
+        except CorruptBasket as err:
+            raise PageError(f"{here}: {err}") from err
+        if not direct:
+            _decode_into(buffer, n, ctype, column, target)
+    return out
+
+
+def _decode_into(
+    raw: NDArray[np.uint8], n: int, ctype: ColumnType, column: ColumnDesc, target: NDArray[Any]
+) -> None:
+    """Decode one decompressed page of ``n`` elements into ``target``."""
+    enc = ctype.encoding
+    if enc in (SPLIT, ZIGZAG, DELTA) and column.type not in _SPLIT_HALF:
+        width = column.bits // 8
+        raw_dtype = _RAW_DTYPE[column.bits]
+        if enc == SPLIT and target.dtype == ctype.dtype:
+            _unsplit_into(raw, n, width, target.view(np.uint8))
+            return
+        plain = np.empty(n, raw_dtype)
+        _unsplit_into(raw, n, width, plain.view(np.uint8))
+        if enc == ZIGZAG:
+            _unzigzag(plain, target)
+        elif enc == DELTA:
+            np.cumsum(plain, out=target, dtype=np.int64)
+        else:
+            target[:] = plain.view(ctype.dtype)
+        return
+    target[:] = decode_page(raw, n, ctype, column)
