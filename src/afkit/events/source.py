@@ -223,14 +223,8 @@ class EventSource:
     def _nested_raw(
         self, spec: FieldSpec
     ) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[Any]]:
-        def make() -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[Any]]:
-            data, offsets = self.reader.raw(spec.branch)
-            assert spec.dtype is not None
-            return streamers.decode_vector_vector(
-                data, offsets, spec.dtype, what=f"{spec.branch} in {self.file}"
-            )
-
-        return self.reader.cached("nested", spec.branch, make)  # type: ignore[no-any-return]
+        assert spec.dtype is not None
+        return self.reader.nested_lists(spec.branch, spec.dtype)
 
     def nested(self, collection: str, name: str) -> tuple[NDArray[np.int64], NDArray[Any]]:
         """``vector<vector<T>>``: (per-object inner offsets, content)."""
@@ -241,27 +235,7 @@ class EventSource:
         return inner, self._convert(spec, content)
 
     def _links_raw(self, spec: FieldSpec) -> streamers.LinkArrays:
-        what = f"{spec.branch} in {self.file}"
-
-        def make() -> streamers.LinkArrays:
-            if spec.kind == "link":
-                off_k, keys = self.reader.jagged(spec.branch + ".m_persKey")
-                off_i, idx = self.reader.jagged(spec.branch + ".m_persIndex")
-                if not np.array_equal(off_k, off_i):
-                    raise DecodeError(
-                        f"key and index counts differ in {spec.branch!r}", file=self.file
-                    )
-                return streamers.LinkArrays(keys.astype(np.uint32), idx.astype(np.uint32), off_k)
-            data, offsets = self.reader.raw(spec.branch)
-            if spec.kind == "link_single":
-                return streamers.decode_single_links(data, offsets, what=what)
-            if spec.kind == "link_vector":
-                return streamers.decode_vector_links(data, offsets, what=what)
-            if spec.kind == "link_nested":
-                return streamers.decode_vector_vector_links(data, offsets, what=what)
-            raise DecodeError(f"{spec.branch!r} is not a link field", file=self.file)
-
-        return self.reader.cached("links", spec.branch, make)  # type: ignore[no-any-return]
+        return self.reader.link_arrays(spec.branch, spec.kind)
 
     def links(self, collection: str, name: str) -> streamers.LinkArrays:
         """Persistent (key, index) pairs of a link field, aligned with the collection.

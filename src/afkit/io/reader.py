@@ -30,6 +30,7 @@ from afkit.exceptions import (
     UnknownEncodingError,
     cause_of,
 )
+from afkit.io.physlite import streamers
 from afkit.io.physlite.streamers import decode_vector
 from afkit.io.rootio.baskets import CorruptBasket, read_entries
 from afkit.io.rootio.stream import NativeUnsupported
@@ -267,6 +268,41 @@ class BranchReader:
         layout = self._array(name, _RAW).layout
         offsets, data = _list_buffers(layout, name, self.file)
         return data, offsets
+
+    def nested_lists(
+        self, name: str, dtype: np.dtype[Any]
+    ) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[Any]]:
+        """``vector<vector<T>>``: (per-entry offsets, per-list offsets, content), cached."""
+
+        def make() -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[Any]]:
+            data, offsets = self.raw(name)
+            return streamers.decode_vector_vector(
+                data, offsets, dtype, what=f"{name} in {self.file}"
+            )
+
+        return self.cached("nested", name, make)  # type: ignore[no-any-return]
+
+    def link_arrays(self, name: str, kind: str) -> streamers.LinkArrays:
+        """The (key, index) pairs of an ElementLink branch of the given schema ``kind``."""
+        what = f"{name} in {self.file}"
+
+        def make() -> streamers.LinkArrays:
+            if kind == "link":
+                off_k, keys = self.jagged(name + ".m_persKey")
+                off_i, idx = self.jagged(name + ".m_persIndex")
+                if not np.array_equal(off_k, off_i):
+                    raise DecodeError(f"key and index counts differ in {name!r}", file=self.file)
+                return streamers.LinkArrays(keys.astype(np.uint32), idx.astype(np.uint32), off_k)
+            data, offsets = self.raw(name)
+            if kind == "link_single":
+                return streamers.decode_single_links(data, offsets, what=what)
+            if kind == "link_vector":
+                return streamers.decode_vector_links(data, offsets, what=what)
+            if kind == "link_nested":
+                return streamers.decode_vector_vector_links(data, offsets, what=what)
+            raise DecodeError(f"{name!r} is not a link field", file=self.file)
+
+        return self.cached("links", name, make)  # type: ignore[no-any-return]
 
     def objects(self, name: str) -> ak.Array:
         """Branches only uproot's object path reads (``vector<string>``, ...)."""
