@@ -84,6 +84,14 @@ def inspect_command(
 )
 @click.option("--workers", type=int, default=None, help="Parallel writers (default: all cores).")
 @click.option("--sample", "samples", multiple=True, help="Only these samples (repeatable).")
+@click.option(
+    "--format",
+    "file_format",
+    type=click.Choice(["ttree", "rntuple"]),
+    default="ttree",
+    show_default=True,
+    help="Event data as the TTree CollectionTree, or as the RNTuple EventData (Athena 25).",
+)
 def generate_command(
     outdir: str,
     events_per_sample: int,
@@ -95,6 +103,7 @@ def generate_command(
     chunksize: int,
     workers: int | None,
     samples: tuple[str, ...],
+    file_format: str,
 ) -> None:
     """Write the synthetic AGC PHYSLITE dataset and its fileset JSON to OUTDIR."""
     from rich.progress import Progress
@@ -120,6 +129,7 @@ def generate_command(
                 samples=list(samples) or None,
                 workers=workers,
                 progress=progress,
+                file_format=file_format,  # type: ignore[arg-type]
             )
     except AfkitError as err:
         click.echo(f"afkit: error: {err}", err=True)

@@ -22,7 +22,14 @@ from typing import Any
 import numpy as np
 
 from afkit.datagen import layout, physics
-from afkit.datagen.rootwriter import TreeFileWriter, compression_setting, write_metadata
+from afkit.datagen.rootwriter import (
+    FILE_FORMATS,
+    RNTUPLE_NAME,
+    FileFormat,
+    TreeFileWriter,
+    compression_setting,
+    write_metadata,
+)
 from afkit.datagen.samples import SAMPLES, Sample
 from afkit.exceptions import ConfigError
 from afkit.fileset import FileEntry, Fileset, SampleEntry
@@ -72,6 +79,7 @@ def generate(
     samples: list[str] | None = None,
     workers: int | None = None,
     progress: Callable[[str, int, int], None] | None = None,
+    file_format: FileFormat = "ttree",
 ) -> GenerationReport:
     """Write the dataset to ``outdir`` and return the report (fileset included).
 
@@ -84,8 +92,12 @@ def generate(
         samples: subset of sample names (default: all).
         workers: processes writing files in parallel (default: all cores; 1 = in this process).
         progress: called as ``progress(file, files_done, files_total)`` after each file.
+        file_format: ``"ttree"`` (``CollectionTree``, every release) or ``"rntuple"`` (the
+            RNTuple ``EventData`` in Athena 25's layout); the same seed gives the same events.
     """
     compression_setting(compression)
+    if file_format not in FILE_FORMATS:
+        raise ConfigError(f"file_format must be 'ttree' or 'rntuple', not {file_format!r}")
     for label, value in (
         ("events_per_sample", events_per_sample),
         ("files_per_sample", files_per_sample),
@@ -111,7 +123,9 @@ def generate(
             continue
         blocks, composition = _blocks(sample, index, events_per_sample, seed, mu, luminosity)
         compositions[sample.name] = composition
-        tasks += _plan_files(sample, index, blocks, files_per_sample, seed, compression, chunksize)
+        tasks += _plan_files(
+            sample, index, blocks, files_per_sample, seed, compression, chunksize, file_format
+        )
     n_workers = min(len(tasks), workers or os.cpu_count() or 1)
     results: list[tuple[float, int]] = []
     if n_workers <= 1:
@@ -144,7 +158,8 @@ def generate(
                 composition=compositions[sample.name],
             ),
         )
-        entry.files.append(FileEntry(task.path, "CollectionTree", events))
+        tree = RNTUPLE_NAME if file_format == "rntuple" else "CollectionTree"
+        entry.files.append(FileEntry(task.path, tree, events))
         entry.sumw += sumw
     total_events = sum(e.events for e in entries.values())
     total_bytes = sum((out / f.path).stat().st_size for e in entries.values() for f in e.files)
@@ -159,6 +174,7 @@ def generate(
             "events_per_sample": events_per_sample,
             "compression": compression,
             "chunksize": chunksize,
+            "file_format": file_format,
         },
         base=out,
     )
@@ -179,6 +195,7 @@ class _FileTask:
     seed: int
     compression: str
     chunksize: int
+    file_format: FileFormat = "ttree"
 
 
 def _blocks(
@@ -203,6 +220,7 @@ def _plan_files(
     seed: int,
     compression: str,
     chunksize: int,
+    file_format: FileFormat = "ttree",
 ) -> list[_FileTask]:
     total = sum(n for _, _, n in blocks)
     remaining = [n for _, _, n in blocks]
@@ -231,6 +249,7 @@ def _plan_files(
                 seed,
                 compression,
                 chunksize,
+                file_format,
             )
         )
         first += n_file
@@ -243,7 +262,9 @@ def _write_file(out: Path, task: _FileTask) -> tuple[float, int]:
     columns = layout.columns(is_data=task.sample.is_data)
     sumw, written, chunk_index = 0.0, 0, 0
     sums = squares = None  # per generator weight: of what is stored (float32), in float64
-    with TreeFileWriter(out / task.path, columns, compression=task.compression) as writer:
+    with TreeFileWriter(
+        out / task.path, columns, compression=task.compression, file_format=task.file_format
+    ) as writer:
         for process, variation, events in task.blocks:
             left = events
             while left > 0:

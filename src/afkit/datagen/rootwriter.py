@@ -33,7 +33,17 @@ from afkit.exceptions import AfkitError, ConfigError
 from afkit.extras import require
 
 CXX = Path(__file__).resolve().parent / "cxx"
-HEADERS = ("afkit_physlite_types.h", "afkit_tree_writer.h", "afkit_metadata_writer.h")
+HEADERS = (
+    "afkit_physlite_types.h",
+    "afkit_tree_writer.h",
+    "afkit_metadata_writer.h",
+    "afkit_ntuple_writer.h",
+)
+#: What the event data is written as: a TTree (every release) or an RNTuple (Athena 25).
+FileFormat = Literal["ttree", "rntuple"]
+FILE_FORMATS = ("ttree", "rntuple")
+#: The RNTuple Athena writes PHYSLITE's events to (the TTree is ``CollectionTree``).
+RNTUPLE_NAME = "EventData"
 
 #: numpy dtype -> the name used by TreeWriter's typed methods
 TYPE_NAMES = {
@@ -173,8 +183,30 @@ def load_root() -> Any:
     return ROOT
 
 
+_NTUPLE_DECLARED = False
+
+
+def load_ntuple_writer() -> Any:
+    """:func:`load_root` plus the RNTuple writer (declared on first use: only RNTuple output
+    pays for ROOT's RNTuple headers)."""
+    global _NTUPLE_DECLARED
+    root = load_root()
+    if not _NTUPLE_DECLARED:
+        if not root.gInterpreter.Declare('#include "afkit_ntuple_writer.h"'):
+            raise AfkitError("ROOT could not load afkit_ntuple_writer.h (ROOT >= 6.36 needed)")
+        _NTUPLE_DECLARED = True
+    return root
+
+
 class TreeFileWriter:
-    """Write one ROOT file with one TTree of PHYSLITE-layout branches, chunk by chunk."""
+    """Write one ROOT file of PHYSLITE-layout event data, chunk by chunk.
+
+    ``file_format="ttree"``: the TTree ``tree`` with branches named as in PHYSLITE;
+    ``"rntuple"``: the RNTuple ``EventData`` (for ``tree="CollectionTree"``, else ``tree``) in
+    Athena 25's layout, fields named as the branches with ``:`` for ``.``.  ``auto_flush`` is
+    the TTree's basket flush (negative: bytes); for RNTuple its magnitude is the approximate
+    compressed cluster size in bytes.
+    """
 
     def __init__(
         self,
@@ -184,15 +216,21 @@ class TreeFileWriter:
         tree: str = "CollectionTree",
         compression: str = "zstd5",
         auto_flush: int = -30_000_000,
+        file_format: FileFormat = "ttree",
     ) -> None:
-        root = load_root()
+        if file_format not in FILE_FORMATS:
+            raise ConfigError(f"file_format must be 'ttree' or 'rntuple', not {file_format!r}")
+        root = load_ntuple_writer() if file_format == "rntuple" else load_root()
         self.path = Path(path)
         self.columns = {c.name: c for c in columns}
         if len(self.columns) != len(columns):
             raise ConfigError("duplicate column names")
-        self._writer = root.afkit.TreeWriter(
-            str(self.path), tree, compression_setting(compression), auto_flush
-        )
+        setting = compression_setting(compression)
+        if file_format == "rntuple":
+            name = RNTUPLE_NAME if tree == "CollectionTree" else tree
+            self._writer = root.afkit.NTupleWriter(str(self.path), name, setting, abs(auto_flush))
+        else:
+            self._writer = root.afkit.TreeWriter(str(self.path), tree, setting, auto_flush)
         self._index: dict[str, int] = {}
         for column in columns:
             self._index[column.name] = self._add(column)
@@ -244,7 +282,7 @@ class TreeFileWriter:
         del keep
 
     def close(self) -> None:
-        """Write the tree and close the file."""
+        """Write the tree (or commit the RNTuple) and close the file."""
         self._writer.close()
 
     def __enter__(self) -> TreeFileWriter:

@@ -35,12 +35,12 @@ def _count(fileset: Fileset, entry: FileEntry) -> int:
     if entry.events >= 0:
         return entry.events
     from afkit.io.filespec import open_file
-    from afkit.io.open import tree_handle
+    from afkit.io.open import event_entries
 
     path = fileset.resolve(entry)
     handle = open_file(path, reuse=False)  # own handle: safe from threads and the LRU
     try:
-        return int(tree_handle(handle, path, entry.tree).num_entries)
+        return event_entries(handle, path, entry.tree)
     finally:
         handle.close()
 

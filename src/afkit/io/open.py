@@ -22,6 +22,7 @@ from typing import Any, Literal
 from afkit.exceptions import (
     ArgumentTypeError,
     ConfigError,
+    CorruptDataError,
     FileFormatError,
     MissingTreeError,
     UnknownEncodingError,
@@ -37,8 +38,9 @@ from afkit.io.tree import TreeHandle, open_tree
 Format = Literal["auto", "physlite", "nanoaod"]
 FORMATS = ("auto", "physlite", "nanoaod")
 
-#: Event trees looked for when no tree is named, in order.
-DEFAULT_TREES = ("CollectionTree", "Events")
+#: Event data looked for when no name is given, in order: PHYSLITE's TTree, PHYSLITE's
+#: RNTuple (Athena 25), NanoAOD's TTree or RNTuple.
+DEFAULT_TREES = ("CollectionTree", "EventData", "Events")
 
 #: Trees of Athena and NanoAOD files that hold bookkeeping or metadata, not events.
 METADATA_TREES = {
@@ -92,7 +94,10 @@ def open_events(
         raise ArgumentTypeError(f"tree must be a tree name or None, not {type(tree).__name__}")
     path = normalize_source(source)
     handle = open_file(path)
-    ttree = tree_handle(handle, path, tree)
+    name = event_tree_name(handle, path, tree)
+    if _is_rntuple(handle, path, name):
+        return _open_rntuple_events(handle, path, name, entry_start, entry_stop, format)
+    ttree = open_tree(handle, path, name)
     start, stop = entry_range(ttree.num_entries, entry_start, entry_stop, path)
     kind = tree_format(ttree, format)
     reader = BranchReader(ttree, path, start, stop)
@@ -107,24 +112,33 @@ def open_events(
 
 def tree_handle(handle: Any, path: str, name: str | None) -> TreeHandle:
     """The event tree ``name`` (default: PHYSLITE's or NanoAOD's) of an open file."""
-    return open_tree(handle, path, event_tree_name(handle, path, name))
+    chosen = event_tree_name(handle, path, name)
+    if _is_rntuple(handle, path, chosen):
+        raise UnknownEncodingError(f"{chosen!r} is an RNTuple, not a TTree", file=path)
+    return open_tree(handle, path, chosen)
+
+
+def event_entries(handle: Any, path: str, name: str | None) -> int:
+    """Entries of the event data ``name`` (default: found as :func:`afkit.read` finds it),
+    a TTree or an RNTuple (from its footer: no page is read)."""
+    chosen = event_tree_name(handle, path, name)
+    if _is_rntuple(handle, path, chosen):
+        return int(rntuple_of(handle, path, chosen).num_entries)
+    return int(open_tree(handle, path, chosen).num_entries)
+
+
+def _is_rntuple(handle: Any, path: str, name: str) -> bool:
+    classes = {k.split(";")[0]: v for k, v in _classnames(handle, path).items()}
+    return classes.get(name) == "ROOT::RNTuple"
 
 
 def event_tree_name(handle: Any, path: str, name: str | None) -> str:
-    """``name`` or the default event tree, checked to be a TTree of event data."""
+    """``name`` or the default event data, checked to be a TTree or RNTuple of events."""
     classes = {k.split(";")[0]: v for k, v in _classnames(handle, path).items()}
-    trees = [k for k, v in classes.items() if v == "TTree"]
-    rntuples = [k for k, v in classes.items() if v == "ROOT::RNTuple"]
-    candidates = [name] if name else [t for t in DEFAULT_TREES if t in trees or t in rntuples]
+    trees = [k for k, v in classes.items() if v in ("TTree", "ROOT::RNTuple")]
+    candidates = [name] if name else [t for t in DEFAULT_TREES if t in trees]
     if not candidates or candidates[0] not in trees:
-        if candidates and candidates[0] in rntuples:
-            raise UnknownEncodingError(
-                f"{candidates[0]!r} is an RNTuple; afkit reads TTree-based PHYSLITE and NanoAOD",
-                file=path,
-            )
-        raise MissingTreeError(
-            "tree", name or " or ".join(DEFAULT_TREES), trees + rntuples, file=path
-        )
+        raise MissingTreeError("tree", name or " or ".join(DEFAULT_TREES), trees, file=path)
     chosen = candidates[0]
     if chosen in METADATA_TREES:
         events = [t for t in DEFAULT_TREES if t in trees]
@@ -135,6 +149,63 @@ def event_tree_name(handle: Any, path: str, name: str | None) -> str:
             file=path,
         )
     return chosen
+
+
+def rntuple_of(handle: Any, path: str, name: str) -> Any:
+    """afkit's :class:`~afkit.io.rntuple.ntuple.RNTuple` ``name`` of an open file (kept)."""
+    from afkit.io.rntuple.ntuple import rntuple_keys
+    from afkit.io.rntuple.reader import open_rntuple
+    from afkit.io.rootio.directory import DirectoryError
+    from afkit.io.rootio.source import byte_source
+
+    opened = handle.__dict__.setdefault("_afkit_rntuples", {})
+    if name not in opened:
+        source = byte_source(path, handle.file.source)
+        try:
+            keys = rntuple_keys(source)
+        except (DirectoryError, OSError) as err:
+            raise CorruptDataError(f"cannot list the file's objects: {err}", file=path) from err
+        if name not in keys:
+            raise MissingTreeError("RNTuple", name, keys, file=path)
+        opened[name] = open_rntuple(path, source, keys[name])
+    return opened[name]
+
+
+def _open_rntuple_events(
+    handle: Any,
+    path: str,
+    name: str,
+    entry_start: int | None,
+    entry_stop: int | None,
+    format: Format,
+) -> OpenedEvents:
+    """:func:`open_events` for event data stored as RNTuple (Athena 25 PHYSLITE, NanoAOD)."""
+    from afkit.io.rntuple.reader import FieldsAsBranches, RNTupleReader
+
+    ntuple = rntuple_of(handle, path, name)
+    start, stop = entry_range(ntuple.num_entries, entry_start, entry_stop, path)
+    names = FieldsAsBranches(ntuple, flat_arrays=False).names()
+    kind = _checked_format(_looks_like(names), format, name, path)
+    reader: Any = RNTupleReader(ntuple, start, stop)
+    view = FieldsAsBranches(ntuple, flat_arrays=kind == "nanoaod")
+    structure = tuple((b.name, b.typename) for b in view.branches)
+    if kind == "physlite":
+        schema = _rntuple_schema(build_schema, structure, view)
+        return OpenedEvents(path, reader, schema, kind, {}, _event_format_loader(handle, path))
+    schema, counters = _rntuple_schema(build_nanoaod_schema, structure, view)
+    return OpenedEvents(path, reader, schema, kind, counters, None)
+
+
+def _rntuple_schema(build: Any, structure: tuple[tuple[str, str], ...], view: Any) -> Any:
+    """The schema of an RNTuple's fields, built once per distinct structure in the process."""
+    key = (build, ("rntuple", hash(structure)))
+    if key in _SCHEMAS:
+        _SCHEMAS.move_to_end(key)
+    else:
+        _SCHEMAS[key] = build(view)
+        while len(_SCHEMAS) > _SCHEMA_CACHE_SIZE:
+            _SCHEMAS.popitem(last=False)
+    return _SCHEMAS[key]
 
 
 def _classnames(handle: Any, path: str) -> dict[str, str]:
@@ -173,6 +244,10 @@ def tree_format(ttree: TreeHandle, asked: str = "auto") -> Literal["physlite", "
     if found is None:
         found = ttree.cache["format"] = _looks_like(ttree.keys(recursive=False))  # type: ignore[assignment]
     assert found is not None
+    return _checked_format(found, asked, ttree.name, ttree.path)
+
+
+def _checked_format(found: str, asked: str, name: str, path: str) -> Literal["physlite", "nanoaod"]:
     if asked not in ("auto", found):
         why = (
             "its branches are xAOD aux stores (…AuxDyn.x, …Aux.)"
@@ -180,11 +255,11 @@ def tree_format(ttree: TreeHandle, asked: str = "auto") -> Literal["physlite", "
             else "it has no xAOD aux-store branches (…AuxDyn.x, …Aux.), as PHYSLITE always does"
         )
         raise ConfigError(
-            f"tree {ttree.name!r} does not look like {asked}: {why}; it reads as "
+            f"tree {name!r} does not look like {asked}: {why}; it reads as "
             f"{found} (format='auto' detects this)",
-            file=ttree.path,
+            file=path,
         )
-    return found
+    return found  # type: ignore[return-value]
 
 
 #: Schemas of recently seen tree structures (files of one dataset share one structure).

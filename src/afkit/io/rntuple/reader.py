@@ -1,0 +1,301 @@
+"""RNTuple event data behind the same reader and schema interfaces as TTrees.
+
+The event model reads through a :class:`~afkit.io.reader.BranchReader`-shaped object and
+its schema is built from a tree's branch names and C++ types.  For an RNTuple,
+:class:`RNTupleReader` answers the same questions (``flat``, ``jagged``, ``nested_lists``,
+``link_arrays``, bytes read, ...) from afkit's RNTuple decoder, and :class:`FieldsAsBranches`
+presents the top-level fields to the PHYSLITE and NanoAOD schema builders under the names
+and type spellings those expect: ``AnalysisJetsAuxDyn:pt`` is the branch
+``AnalysisJetsAuxDyn.pt`` (Athena writes ``:`` where the TTree had ``.``), NanoAOD's
+``ROOT::VecOps::RVec<float>`` a ``float[]`` array.  ElementLinks are ordinary records in
+RNTuple (``m_persKey``, ``m_persIndex``) and are read as such, not through a TTree's streamer
+encodings.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import awkward as ak
+import numpy as np
+from numpy.typing import NDArray
+
+from afkit.exceptions import (
+    AfkitError,
+    CorruptDataError,
+    DecodeError,
+    MissingBranchError,
+    UnknownEncodingError,
+)
+from afkit.io.physlite.streamers import LinkArrays
+from afkit.io.rntuple.envelopes import RNTupleFormatError, UnsupportedRNTupleError
+from afkit.io.rntuple.ntuple import FieldNotReadable, RNTuple, unreadable_reason
+
+_RVEC = re.compile(r"^(?:ROOT::VecOps::RVec|ROOT::RVec|std::vector)<(.+)>$")
+_CARDINALITY = re.compile(r"^ROOT::RNTupleCardinality<std::(uint32|uint64)_t>$")
+
+
+def branch_name(field_name: str) -> str:
+    """The TTree branch name of an Athena RNTuple field (``:`` -> ``.``)."""
+    return field_name.replace(":", ".")
+
+
+@dataclass
+class FieldBranch:
+    """One top-level field in the shape the schema builders read a branch in."""
+
+    name: str
+    typename: str
+    field_name: str
+    branches: list[Any] = field(default_factory=list)
+    interpretation: Any = None
+
+    def has_member(self, _name: str) -> bool:
+        return False
+
+    def member(self, name: str) -> Any:
+        raise KeyError(name)
+
+
+class FieldsAsBranches:
+    """An RNTuple's top-level fields as the tree-like object the schema builders take.
+
+    ``flat_arrays``: present collections of numbers as ``T[]`` (NanoAOD's leaf-count
+    spelling) rather than ``std::vector<T>`` (PHYSLITE's).
+    """
+
+    def __init__(self, ntuple: RNTuple, *, flat_arrays: bool) -> None:
+        self.name = ntuple.name
+        self.file = None
+        self.branches: list[FieldBranch] = []
+        for top in ntuple.schema.top_fields():
+            if top.name.startswith("_collection") and not top.type_name:
+                continue  # RNTupleImporter's storage; its projections are the branches
+            typename = top.type_name
+            cardinality = _CARDINALITY.match(typename)
+            if cardinality:
+                typename = f"std::{cardinality.group(1)}_t"
+            vector = _RVEC.match(typename)
+            if vector:
+                typename = f"std::vector<{vector.group(1)}>"
+                if flat_arrays:
+                    typename = f"{vector.group(1)}[]"
+            self.branches.append(FieldBranch(branch_name(top.name), typename, top.name))
+
+    def keys(self, recursive: bool = False) -> list[str]:
+        return self.names()
+
+    def names(self) -> list[str]:
+        return [b.name for b in self.branches]
+
+
+class RNTupleHandle:
+    """What callers ask of a reader's ``handle``: the object's name and its branch names."""
+
+    def __init__(self, ntuple: RNTuple) -> None:
+        self.ntuple = ntuple
+        self.name = ntuple.name
+        self.path = ntuple.path
+        self.root_file = None
+        self._fields = {branch_name(n): n for n in ntuple.field_names()}
+
+    def keys(self, recursive: bool = False) -> list[str]:
+        return list(self._fields)
+
+    def has(self, name: str) -> bool:
+        return name in self._fields
+
+    def field_name(self, name: str) -> str | None:
+        return self._fields.get(name)
+
+
+class RNTupleReader:
+    """Fields of one RNTuple over ``[entry_start, entry_stop)``, with a cache.
+
+    The counterpart of :class:`~afkit.io.reader.BranchReader` for RNTuple: names are the
+    branch spellings (``Container.var``), values plain NumPy buffers.  Every decoder failure
+    becomes an afkit error naming the file.
+    """
+
+    def __init__(self, ntuple: RNTuple, entry_start: int, entry_stop: int) -> None:
+        self.ntuple = ntuple
+        self.handle = RNTupleHandle(ntuple)
+        self.file = ntuple.path
+        self.entry_start = entry_start
+        self.entry_stop = entry_stop
+        self._cache: dict[tuple[str, str], Any] = {}
+        self._lock = threading.RLock()
+        self._start_bytes = ntuple.source.num_requested_bytes
+        self.branches_read: list[str] = []
+
+    @property
+    def num_entries(self) -> int:
+        return self.entry_stop - self.entry_start
+
+    @property
+    def bytes_read(self) -> int:
+        """Bytes requested from the file since this reader was made (compressed, as stored)."""
+        return int(self.ntuple.source.num_requested_bytes - self._start_bytes)
+
+    def cached(self, kind: str, name: str, make: Callable[[], Any]) -> Any:
+        key = (kind, name)
+        with self._lock:
+            if key not in self._cache:
+                self._cache[key] = make()
+            return self._cache[key]
+
+    def _field(self, name: str) -> str:
+        found = self.handle.field_name(name)
+        if found is None:
+            raise MissingBranchError(
+                "branch",
+                name,
+                self.handle.keys(),
+                file=self.file,
+                where=f"RNTuple {self.ntuple.name!r}",
+            )
+        return found
+
+    def _array(self, name: str) -> ak.Array:
+        """The field ``name`` over the reader's range (cached)."""
+
+        def make() -> ak.Array:
+            field_name = self._field(name)
+            self.branches_read.append(name)
+            try:
+                return self.ntuple.arrays([field_name], self.entry_start, self.entry_stop)[
+                    field_name
+                ]
+            except FieldNotReadable as err:
+                raise UnknownEncodingError(str(err), file=self.file) from err
+            except UnsupportedRNTupleError as err:
+                raise UnknownEncodingError(f"field {field_name!r}: {err}", file=self.file) from err
+            except RNTupleFormatError as err:
+                raise CorruptDataError(f"field {field_name!r}: {err}", file=self.file) from err
+
+        return self.cached("array", name, make)
+
+    def compressed_bytes(self, name: str) -> int:
+        """Bytes of the field's pages on disk (all its columns, every cluster)."""
+        desc = self.ntuple.field(self._field(name))
+        columns: set[int] = set()
+        stack = [desc]
+        while stack:
+            node = stack.pop()
+            columns.update(c for c in node.columns if c >= 0)
+            stack.extend(self.ntuple.schema.fields[c] for c in node.children)
+        total = 0
+        for cluster in self.ntuple.clusters():
+            for column in columns:
+                info = cluster.columns.get(column)
+                if info is not None:
+                    total += sum(p.locator.size for p in info.pages)
+        return total
+
+    def flat(self, name: str) -> NDArray[Any]:
+        """One number per entry."""
+
+        def make() -> NDArray[Any]:
+            layout = self._array(name).layout
+            if not isinstance(layout, ak.contents.NumpyArray):
+                raise DecodeError(f"field of {name!r} is not one number per entry", file=self.file)
+            return np.asarray(layout.data)
+
+        return self.cached("flat", name, make)  # type: ignore[no-any-return]
+
+    def jagged(self, name: str) -> tuple[NDArray[np.int64], NDArray[Any]]:
+        """A list of numbers per entry: (offsets from 0, content)."""
+
+        def make() -> tuple[NDArray[np.int64], NDArray[Any]]:
+            offsets, content = _list_level(self._array(name).layout, name, self.file)
+            if not isinstance(content, ak.contents.NumpyArray):
+                raise DecodeError(f"{name!r} is not a list of numbers", file=self.file)
+            return offsets, np.asarray(content.data)
+
+        return self.cached("jagged", name, make)  # type: ignore[no-any-return]
+
+    def nested_lists(
+        self, name: str, dtype: np.dtype[Any]
+    ) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[Any]]:
+        """A list of lists of numbers per entry: (outer offsets, inner offsets, content)."""
+
+        def make() -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[Any]]:
+            outer, inner_layout = _list_level(self._array(name).layout, name, self.file)
+            inner, content = _list_level(inner_layout, name, self.file)
+            if not isinstance(content, ak.contents.NumpyArray):
+                raise DecodeError(f"{name!r} is not a list of lists of numbers", file=self.file)
+            return outer, inner, np.asarray(content.data, dtype)
+
+        return self.cached("nested", name, make)  # type: ignore[no-any-return]
+
+    def link_arrays(self, name: str, kind: str) -> LinkArrays:
+        """ElementLinks of ``name`` (records of ``m_persKey`` and ``m_persIndex``)."""
+
+        def make() -> LinkArrays:
+            layout = self._array(name).layout
+            outer = inner = None
+            if kind in ("link_vector", "link", "link_nested"):
+                outer, layout = _list_level(layout, name, self.file)
+            if kind == "link_nested":
+                inner, layout = _list_level(layout, name, self.file)
+            keys, indices = _link_members(layout, name, self.file)
+            return LinkArrays(keys, indices, outer, inner)
+
+        return self.cached("links", name, make)  # type: ignore[no-any-return]
+
+    def raw(self, name: str) -> tuple[NDArray[np.uint8], NDArray[np.int64]]:
+        raise UnknownEncodingError(
+            f"{name!r}: RNTuple fields have no serialized per-entry bytes", file=self.file
+        )
+
+    def objects(self, name: str) -> ak.Array:
+        """Any field as afkit's RNTuple decoder reads it (``Events.branch``)."""
+        return self._array(name)
+
+    def unexposed_reason(self, name: str) -> str | None:
+        return unreadable_reason(self.ntuple, self._field(name))
+
+
+def _list_level(
+    layout: ak.contents.Content, name: str, file: str
+) -> tuple[NDArray[np.int64], ak.contents.Content]:
+    """A list layout's offsets (from 0) and its content over exactly those offsets."""
+    if isinstance(layout, ak.contents.RegularArray):
+        layout = layout.to_ListOffsetArray64(True)
+    if not isinstance(layout, (ak.contents.ListOffsetArray, ak.contents.ListArray)):
+        raise DecodeError(f"{name!r} is not a list field", file=file)
+    layout = layout.to_ListOffsetArray64(True)
+    offsets = np.asarray(layout.offsets.data, np.int64)
+    first, last = int(offsets[0]), int(offsets[-1])
+    return offsets - first, layout.content[first:last]
+
+
+def _link_members(
+    layout: ak.contents.Content, name: str, file: str
+) -> tuple[NDArray[np.uint32], NDArray[np.uint32]]:
+    if not isinstance(layout, ak.contents.RecordArray) or not {
+        "m_persKey",
+        "m_persIndex",
+    } <= set(layout.fields):
+        raise DecodeError(f"{name!r} has no m_persKey/m_persIndex records", file=file)
+    keys = np.asarray(layout.content("m_persKey").data, np.uint32)
+    indices = np.asarray(layout.content("m_persIndex").data, np.uint32)
+    return keys[: layout.length], indices[: layout.length]
+
+
+def open_rntuple(path: str, source: Any, key: Any) -> RNTuple:
+    """The RNTuple of ``key``, with every decoder failure an afkit error naming the file."""
+    try:
+        return RNTuple(source, key, path)
+    except AfkitError:
+        raise
+    except UnsupportedRNTupleError as err:
+        raise UnknownEncodingError(f"RNTuple {key.name!r}: {err}", file=path) from err
+    except RNTupleFormatError as err:
+        raise CorruptDataError(f"RNTuple {key.name!r}: {err}", file=path) from err
+    except OSError as err:
+        raise CorruptDataError(f"RNTuple {key.name!r}: {err}", file=path) from err
