@@ -188,7 +188,9 @@ def _open_rntuple_events(
     kind = _checked_format(_looks_like(names), format, name, path)
     reader: Any = RNTupleReader(ntuple, start, stop)
     view = FieldsAsBranches(ntuple, flat_arrays=kind == "nanoaod")
-    structure = tuple((b.name, b.typename) for b in view.branches)
+    structure = tuple((b.name, b.typename) for b in view.branches) + tuple(
+        (u.branch, u.reason) for u in view.unreadable
+    )
     if kind == "physlite":
         schema = _rntuple_schema(build_schema, structure, view)
         return OpenedEvents(path, reader, schema, kind, {}, _event_format_loader(handle, path))
@@ -202,7 +204,10 @@ def _rntuple_schema(build: Any, structure: tuple[tuple[str, str], ...], view: An
     if key in _SCHEMAS:
         _SCHEMAS.move_to_end(key)
     else:
-        _SCHEMAS[key] = build(view)
+        built = build(view)
+        schema = built[0] if isinstance(built, tuple) else built
+        schema.undecodable.extend(view.unreadable)
+        _SCHEMAS[key] = built
         while len(_SCHEMAS) > _SCHEMA_CACHE_SIZE:
             _SCHEMAS.popitem(last=False)
     return _SCHEMAS[key]

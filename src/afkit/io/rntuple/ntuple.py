@@ -403,6 +403,11 @@ def unreadable_reason(rntuple: RNTuple, name: str) -> str | None:
 
 
 def _reason(rntuple: RNTuple, desc: d.FieldDesc) -> str | None:
+    for column in rntuple._columns_of(desc):
+        try:
+            column_type(column)
+        except RNTupleFormatError as err:
+            return str(err)
     if desc.role == d.STREAMER:
         return f"{desc.type_name} is stored with ROOT's streamer"
     if desc.type_name == _STRING:

@@ -32,6 +32,7 @@ from afkit.exceptions import (
     UnknownEncodingError,
 )
 from afkit.io.physlite.streamers import LinkArrays
+from afkit.io.schema import Undecodable
 from afkit.io.rntuple.envelopes import RNTupleFormatError, UnsupportedRNTupleError
 from afkit.io.rntuple.ntuple import FieldNotReadable, RNTuple, unreadable_reason
 
@@ -72,9 +73,15 @@ class FieldsAsBranches:
         self.name = ntuple.name
         self.file = None
         self.branches: list[FieldBranch] = []
+        #: fields left out because a column has a type this reader does not know
+        self.unreadable: list[Undecodable] = []
         for top in ntuple.schema.top_fields():
             if top.name.startswith("_collection") and not top.type_name:
                 continue  # RNTupleImporter's storage; its projections are the branches
+            reason = _unknown_columns(ntuple, top)
+            if reason is not None:
+                self.unreadable.append(Undecodable(branch_name(top.name), top.type_name, reason))
+                continue
             typename = top.type_name
             cardinality = _CARDINALITY.match(typename)
             if cardinality:
@@ -91,6 +98,22 @@ class FieldsAsBranches:
 
     def names(self) -> list[str]:
         return [b.name for b in self.branches]
+
+
+def _unknown_columns(ntuple: RNTuple, desc: Any) -> str | None:
+    """Why a field cannot be read at all (a column of a type this reader does not know)."""
+    from afkit.io.rntuple.pages import column_type
+
+    stack = [desc]
+    while stack:
+        node = stack.pop()
+        for column in ntuple._columns_of(node):
+            try:
+                column_type(column)
+            except RNTupleFormatError as err:
+                return str(err)
+        stack.extend(ntuple.schema.fields[c] for c in node.children)
+    return None
 
 
 class RNTupleHandle:
