@@ -180,17 +180,20 @@ def _open_rntuple_events(
     format: Format,
 ) -> OpenedEvents:
     """:func:`open_events` for event data stored as RNTuple (Athena 25 PHYSLITE, NanoAOD)."""
-    from afkit.io.rntuple.reader import FieldsAsBranches, RNTupleReader
+    from afkit.io.rntuple.reader import RNTupleReader, fields_as_branches
 
     ntuple = rntuple_of(handle, path, name)
     start, stop = entry_range(ntuple.num_entries, entry_start, entry_stop, path)
-    names = FieldsAsBranches(ntuple, flat_arrays=False).names()
+    names = fields_as_branches(ntuple, flat_arrays=False).names()
     kind = _checked_format(_looks_like(names), format, name, path)
     reader: Any = RNTupleReader(ntuple, start, stop)
-    view = FieldsAsBranches(ntuple, flat_arrays=kind == "nanoaod")
-    structure = tuple((b.name, b.typename) for b in view.branches) + tuple(
-        (u.branch, u.reason) for u in view.unreadable
-    )
+    view = fields_as_branches(ntuple, flat_arrays=kind == "nanoaod")
+    structure = ntuple.schema.memo.get("structure")
+    if structure is None:
+        structure = ntuple.schema.memo["structure"] = hash(
+            tuple((b.name, b.typename) for b in view.branches)
+            + tuple((u.branch, u.reason) for u in view.unreadable)
+        )
     if kind == "physlite":
         schema = _rntuple_schema(build_schema, structure, view)
         return OpenedEvents(path, reader, schema, kind, {}, _event_format_loader(handle, path))
@@ -198,9 +201,9 @@ def _open_rntuple_events(
     return OpenedEvents(path, reader, schema, kind, counters, None)
 
 
-def _rntuple_schema(build: Any, structure: tuple[tuple[str, str], ...], view: Any) -> Any:
+def _rntuple_schema(build: Any, structure: Any, view: Any) -> Any:
     """The schema of an RNTuple's fields, built once per distinct structure in the process."""
-    key = (build, ("rntuple", hash(structure)))
+    key = (build, ("rntuple", structure))
     if key in _SCHEMAS:
         _SCHEMAS.move_to_end(key)
     else:

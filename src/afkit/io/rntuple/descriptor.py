@@ -11,6 +11,7 @@ the cluster's primary one).
 
 from __future__ import annotations
 
+import struct
 from dataclasses import dataclass, field
 
 from afkit.io.rntuple.envelopes import Frames, Locator, RNTupleFormatError, UnsupportedRNTupleError
@@ -81,13 +82,55 @@ class ColumnInCluster:
         return sum(p.elements for p in self.pages)
 
 
+class ClusterColumns:
+    """A cluster's page list, per physical column, parsed when a column is first asked for.
+
+    A PHYSLITE page list describes ~2000 columns per cluster and an analysis reads a few
+    dozen; opening a file finds where each column's frame starts (one size per column) and
+    leaves the pages to :meth:`get`.
+    """
+
+    def __init__(self, data: bytes, starts: list[int], ends: list[int]) -> None:
+        self._data = data
+        self._starts = starts
+        self._ends = ends
+        self._parsed: dict[int, ColumnInCluster] = {}
+
+    def __len__(self) -> int:
+        return len(self._starts)
+
+    def __contains__(self, column: object) -> bool:
+        return isinstance(column, int) and 0 <= column < len(self._starts)
+
+    def get(self, column: int) -> ColumnInCluster | None:
+        """The column's pages in this cluster; ``None`` if the page list does not list it
+        (a column added after this cluster was written)."""
+        if not 0 <= column < len(self._starts):
+            return None
+        found = self._parsed.get(column)
+        if found is None:
+            found = self._parsed[column] = _column_pages(
+                self._data, self._starts[column], self._ends[column]
+            )
+        return found
+
+    def __getitem__(self, column: int) -> ColumnInCluster:
+        found = self.get(column)
+        if found is None:
+            raise KeyError(column)
+        return found
+
+    def values(self) -> list[ColumnInCluster]:
+        return [self[c] for c in range(len(self._starts))]
+
+
 @dataclass
 class Cluster:
     """An entry range and, per physical column, where its pages are."""
 
     first_entry: int
     entries: int
-    columns: dict[int, ColumnInCluster]
+    columns: ClusterColumns
 
 
 @dataclass(frozen=True)
@@ -112,6 +155,9 @@ class Schema:
     columns: list[ColumnDesc] = field(default_factory=list)  # physical, by id
     aliases: list[ColumnDesc] = field(default_factory=list)
     features: int = 0
+    header: bytes = b""  # the header payload it was parsed from
+    #: what readers derive from the schema alone (field views, ...), kept with it
+    memo: dict[object, object] = field(default_factory=dict, compare=False, repr=False)
 
     def top_fields(self) -> list[FieldDesc]:
         return [f for f in self.fields if f.parent == f.id]
@@ -127,12 +173,12 @@ def _check_features(flags: int, what: str) -> None:
         )
 
 
+_FIELD_HEAD = struct.Struct("<IIIHH")  # field version, type version, parent, role, flags
+_COLUMN_HEAD = struct.Struct("<HHIHH")  # type, bits, field, flags, representation
+
+
 def _read_field(item: Frames, field_id: int) -> FieldDesc:
-    item.u32()  # field version
-    item.u32()  # type version
-    parent = item.u32()
-    role = item.u16()
-    flags = item.u16()
+    _version, _type_version, parent, role, flags = item.unpack(_FIELD_HEAD)
     name = item.string()
     type_name = item.string()
     alias = item.string()
@@ -150,11 +196,7 @@ def _read_field(item: Frames, field_id: int) -> FieldDesc:
 
 
 def _read_column(item: Frames, column_id: int) -> ColumnDesc:
-    ctype = item.u16()
-    bits = item.u16()
-    field_id = item.u32()
-    flags = item.u16()
-    representation = item.u16()
+    ctype, bits, field_id, flags, representation = item.unpack(_COLUMN_HEAD)
     column = ColumnDesc(column_id, ctype, bits, field_id, flags, representation)
     if flags & DEFERRED:
         column.first_element = item.i64()
@@ -221,18 +263,34 @@ def parse_header(payload: bytes) -> Schema:
     return schema
 
 
-def parse_footer(payload: bytes, schema: Schema, header_checksum: int) -> list[ClusterGroup]:
-    """Extend ``schema`` from the footer and return its cluster groups."""
+@dataclass
+class Footer:
+    """The footer: its schema extension (still to apply) and the cluster groups."""
+
+    extension: Frames
+    groups: list[ClusterGroup]
+
+    @property
+    def extension_bytes(self) -> bytes:
+        return self.extension.data[self.extension.pos : self.extension.limit]
+
+    def extend(self, schema: Schema) -> None:
+        """Add the extension's fields and columns to ``schema`` (the header's)."""
+        extension = Frames(self.extension.data, "footer", self.extension.pos, self.extension.limit)
+        fields, columns, aliases = len(schema.fields), len(schema.columns), len(schema.aliases)
+        if extension.pos < extension.limit:
+            _read_schema_lists(extension, schema)
+            _link(schema, fields, columns, aliases)
+
+
+def parse_footer(payload: bytes, header_checksum: int) -> Footer:
+    """The footer envelope's payload: schema extension and cluster groups."""
     frames = Frames(payload, "footer")
     features = frames.feature_flags()
     _check_features(features, "footer")
     if frames.u64() != header_checksum:
         raise RNTupleFormatError("the footer belongs to another header (checksums differ)")
     extension = frames.record()
-    fields, columns, aliases = len(schema.fields), len(schema.columns), len(schema.aliases)
-    if extension.pos < extension.limit:
-        _read_schema_lists(extension, schema)
-        _link(schema, fields, columns, aliases)
     groups = []
     for item in frames.items():
         min_entry = item.u64()
@@ -240,7 +298,7 @@ def parse_footer(payload: bytes, schema: Schema, header_checksum: int) -> list[C
         clusters = item.u32()
         length, locator = item.envelope_link()
         groups.append(ClusterGroup(min_entry, span, clusters, length, locator))
-    return groups
+    return Footer(extension, groups)
 
 
 def parse_page_list(payload: bytes, header_checksum: int, columns: int) -> list[Cluster]:
@@ -268,19 +326,57 @@ def parse_page_list(payload: bytes, header_checksum: int, columns: int) -> list[
             raise RNTupleFormatError(
                 f"a cluster lists pages of {count} columns; the schema has {columns}"
             )
-        per_column: dict[int, ColumnInCluster] = {}
-        for column_id in range(count):
-            pages_frame, npages = column_list.list_header()
-            pages = []
-            for _ in range(npages):
-                elements = pages_frame.i32()
-                locator = pages_frame.locator()
-                pages.append(Page(abs(elements), locator, elements < 0))
-            offset = pages_frame.i64()
-            suppressed = offset < 0
-            compression = -1 if suppressed else pages_frame.u32()
-            per_column[column_id] = ColumnInCluster(
-                pages, 0 if suppressed else offset, compression, suppressed
-            )
-        clusters.append(Cluster(first, entries, per_column))
+        clusters.append(Cluster(first, entries, _cluster_columns(column_list, count)))
     return clusters
+
+
+_PAGE = struct.Struct("<iiQ")  # elements (sign: checksum follows), locator size, offset
+_LIST_HEAD = struct.Struct("<qI")  # frame size (negative: a list), item count
+_I64 = struct.Struct("<q")
+
+
+def _cluster_columns(column_list: Frames, count: int) -> ClusterColumns:
+    """Where each column's inner list frame lies (its pages are parsed on demand)."""
+    data, pos, limit = column_list.data, column_list.pos, column_list.limit
+    starts, ends = [], []
+    size_of = _I64.unpack_from
+    for _ in range(count):
+        if pos + _LIST_HEAD.size > limit:
+            raise RNTupleFormatError("the page list is cut short (a column's pages)")
+        (size,) = size_of(data, pos)
+        end = pos - size  # size is negative for a list frame
+        if size >= -_LIST_HEAD.size or end > limit:
+            raise RNTupleFormatError(f"the page list has a bad frame at byte {pos}")
+        starts.append(pos)
+        ends.append(end)
+        pos = end
+    return ClusterColumns(data, starts, ends)
+
+
+def _column_pages(data: bytes, pos: int, end: int) -> ColumnInCluster:
+    """One column's inner list frame: pages, element offset, compression."""
+    _size, npages = _LIST_HEAD.unpack_from(data, pos)
+    at = pos + _LIST_HEAD.size
+    pages = []
+    for _ in range(npages):
+        if at + _PAGE.size > end:
+            raise RNTupleFormatError("the page list is cut short (a page description)")
+        elements, locator_size, offset = _PAGE.unpack_from(data, at)
+        if locator_size < 0:  # a non-standard (large) locator: the general reader
+            cursor = Frames(data, "page list", at + 4, end)
+            locator = cursor.locator()
+            at = cursor.pos
+        else:
+            locator = Locator(offset, locator_size)
+            at += _PAGE.size
+        pages.append(Page(abs(elements), locator, elements < 0))
+    if at + 8 > end:
+        raise RNTupleFormatError("the page list is cut short (a column's element offset)")
+    (element_offset,) = _I64.unpack_from(data, at)
+    suppressed = element_offset < 0
+    compression = -1
+    if not suppressed:
+        if at + 12 > end:
+            raise RNTupleFormatError("the page list is cut short (compression settings)")
+        (compression,) = struct.unpack_from("<I", data, at + 8)
+    return ColumnInCluster(pages, 0 if suppressed else element_offset, compression, suppressed)

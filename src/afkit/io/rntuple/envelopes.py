@@ -135,6 +135,16 @@ class Frames:
         self.pos += fmt.size
         return value
 
+    def unpack(self, fmt: struct.Struct) -> tuple[Any, ...]:
+        """Several values at once (``fmt`` little-endian), bounds checked like the others."""
+        if self.pos + fmt.size > self.limit:
+            raise RNTupleFormatError(
+                f"the {self.what} is cut short (a record at byte {self.pos} runs past its frame)"
+            )
+        values = fmt.unpack_from(self.data, self.pos)
+        self.pos += fmt.size
+        return values
+
     def u16(self) -> int:
         return int(self._take(_U16))
 

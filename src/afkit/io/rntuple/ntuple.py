@@ -14,6 +14,7 @@ are not decoded (:func:`unreadable_reason` says so).
 from __future__ import annotations
 
 import re
+from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -96,9 +97,11 @@ class RNTuple:
         )
         header = open_envelope(raw_header, a.len_header, HEADER)
         self.header_checksum = envelope_checksum(raw_header, a.len_header)
-        self.schema = d.parse_header(header.tobytes())
-        footer = open_envelope(raw_footer, a.len_footer, FOOTER)
-        self.groups = d.parse_footer(footer.tobytes(), self.schema, self.header_checksum)
+        footer = d.parse_footer(
+            open_envelope(raw_footer, a.len_footer, FOOTER).tobytes(), self.header_checksum
+        )
+        self.schema = _schema(header.tobytes(), self.header_checksum, footer)
+        self.groups = footer.groups
         self._clusters: list[d.Cluster] | None = None
         self.by_path = self._field_paths()
 
@@ -422,6 +425,31 @@ def _reason(rntuple: RNTuple, desc: d.FieldDesc) -> str | None:
         if reason is not None:
             return reason
     return None
+
+
+#: Schemas by (header checksum, footer extension): the files of a dataset share one.
+_SCHEMAS: OrderedDict[tuple[int, bytes], d.Schema] = OrderedDict()
+_SCHEMA_CACHE = 32
+
+
+def _schema(header: bytes, checksum: int, footer: d.Footer) -> d.Schema:
+    """The schema of a header (and its footer's extension), parsed once per process.
+
+    The header's XXH3 checksum was verified against its bytes: equal checksums and equal
+    extensions mean equal schemas, which readers share and never modify.
+    """
+    key = (checksum, footer.extension_bytes)
+    found = _SCHEMAS.get(key)
+    if found is not None and found.header == header:
+        _SCHEMAS.move_to_end(key)
+        return found
+    schema = d.parse_header(header)
+    footer.extend(schema)
+    schema.header = header
+    _SCHEMAS[key] = schema
+    while len(_SCHEMAS) > _SCHEMA_CACHE:
+        _SCHEMAS.popitem(last=False)
+    return schema
 
 
 def rntuple_keys(source: Any) -> dict[str, Key]:

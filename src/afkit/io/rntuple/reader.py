@@ -100,6 +100,16 @@ class FieldsAsBranches:
         return [b.name for b in self.branches]
 
 
+def fields_as_branches(ntuple: RNTuple, *, flat_arrays: bool) -> FieldsAsBranches:
+    """:class:`FieldsAsBranches` of the RNTuple, made once per schema (files share it)."""
+    key = ("branches", ntuple.name, flat_arrays)
+    view = ntuple.schema.memo.get(key)
+    if view is None:
+        view = ntuple.schema.memo[key] = FieldsAsBranches(ntuple, flat_arrays=flat_arrays)
+    assert isinstance(view, FieldsAsBranches)
+    return view
+
+
 def _unknown_columns(ntuple: RNTuple, desc: Any) -> str | None:
     """Why a field cannot be read at all (a column of a type this reader does not know)."""
     from afkit.io.rntuple.pages import column_type
