@@ -100,7 +100,7 @@ def test_flipped_byte_in_a_page_names_field_and_page(tmp_path: Path) -> None:
     column = nt.field("Muon_pt").children[0]
     physical = [
         c
-        for c in nt._columns_of(nt.schema.fields[column])  # the projection's source column
+        for c in nt.columns_of(nt.schema.fields[column])  # the projection's source column
     ][0].id
     page = nt.clusters()[0].columns[physical].pages[0]
     at = page.locator.offset + page.locator.size // 2

@@ -196,7 +196,7 @@ class RNTuple:
             out[desc.name] = ak.Array(layout)[start - first : stop - first]
         return out
 
-    def _columns_of(self, desc: d.FieldDesc) -> list[d.ColumnDesc]:
+    def columns_of(self, desc: d.FieldDesc) -> list[d.ColumnDesc]:
         """The field's columns (physical or alias) in schema order."""
         out = []
         for ref in desc.columns:  # physical ids, or -1 - (position among the aliases)
@@ -217,7 +217,7 @@ class RNTuple:
         elements each cluster must have (from the parent field), elements a column added
         later does not have are zeros, as the format prescribes.
         """
-        columns = self._columns_of(desc)
+        columns = self.columns_of(desc)
         reps = max(c.representation for c in columns) + 1 if columns else 0
         per_rep = len(columns) // reps if reps else 0
         if per_rep == 0 or slot >= per_rep:
@@ -406,7 +406,7 @@ def unreadable_reason(rntuple: RNTuple, name: str) -> str | None:
 
 
 def _reason(rntuple: RNTuple, desc: d.FieldDesc) -> str | None:
-    for column in rntuple._columns_of(desc):
+    for column in rntuple.columns_of(desc):
         try:
             column_type(column)
         except RNTupleFormatError as err:

@@ -32,9 +32,9 @@ from afkit.exceptions import (
     UnknownEncodingError,
 )
 from afkit.io.physlite.streamers import LinkArrays
-from afkit.io.schema import Undecodable
 from afkit.io.rntuple.envelopes import RNTupleFormatError, UnsupportedRNTupleError
 from afkit.io.rntuple.ntuple import FieldNotReadable, RNTuple, unreadable_reason
+from afkit.io.schema import Undecodable
 
 _RVEC = re.compile(r"^(?:ROOT::VecOps::RVec|ROOT::RVec|std::vector)<(.+)>$")
 _CARDINALITY = re.compile(r"^ROOT::RNTupleCardinality<std::(uint32|uint64)_t>$")
@@ -117,7 +117,7 @@ def _unknown_columns(ntuple: RNTuple, desc: Any) -> str | None:
     stack = [desc]
     while stack:
         node = stack.pop()
-        for column in ntuple._columns_of(node):
+        for column in ntuple.columns_of(node):
             try:
                 column_type(column)
             except RNTupleFormatError as err:
