@@ -98,10 +98,7 @@ def test_flipped_byte_in_the_page_list(tmp_path: Path) -> None:
 def test_flipped_byte_in_a_page_names_field_and_page(tmp_path: Path) -> None:
     nt = layout(MUONS)
     column = nt.field("Muon_pt").children[0]
-    physical = [
-        c
-        for c in nt.columns_of(nt.schema.fields[column])  # the projection's source column
-    ][0].id
+    physical = nt.columns_of(nt.schema.fields[column])[0].id  # the projection's source
     page = nt.clusters()[0].columns[physical].pages[0]
     at = page.locator.offset + page.locator.size // 2
     target = damaged(tmp_path, MUONS, {at: MUONS.read_bytes()[at] ^ 0x40})
