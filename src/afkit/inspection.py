@@ -53,8 +53,13 @@ class FileSummary:
     collections: tuple[CollectionSummary, ...]
     undecodable: tuple[tuple[str, str, str], ...] = field(default_factory=tuple)
     bytes_read: int = 0
+    #: how the event data is stored: ``TTree`` or ``RNTuple <format version>``
+    storage: str = "TTree"
+    #: the file's other objects (``MetaData (TTree)``, ...): metadata, bookkeeping
+    others: tuple[str, ...] = ()
 
 
+_RNTUPLE_LINKS = "RNTuple records (ElementLinkBase: m_persKey, m_persIndex)"
 _ENCODING = {
     "link": "1 (split vector<ElementLink>)",
     "link_nested": "2 (vector<vector<ElementLink>>)",
@@ -75,6 +80,8 @@ def inspect(
     events = read(source, tree=tree, entry_stop=entry_stop)
     src = events.source
     schema = src.schema
+    ntuple = getattr(src.reader, "ntuple", None)  # an RNTupleReader's decoder
+    rntuple = ntuple is not None
     out = []
     for name, spec in schema.collections.items():
         objects = None
@@ -89,7 +96,7 @@ def inspect(
             link_rows.append(
                 LinkSummary(
                     f.name,
-                    _ENCODING[f.kind],
+                    _RNTUPLE_LINKS if rntuple else _ENCODING[f.kind],
                     tuple(resolver.candidates),
                     tuple(resolver.referenced),
                     len(index),
@@ -115,4 +122,20 @@ def inspect(
         collections=tuple(out),
         undecodable=tuple((u.branch, u.cpp_type, u.reason) for u in schema.undecodable),
         bytes_read=events.bytes_read,
+        storage=f"RNTuple {ntuple.version}" if ntuple is not None else "TTree",
+        others=_other_objects(src.file, src.reader.handle.name),
     )
+
+
+def _other_objects(path: str, event_data: str) -> tuple[str, ...]:
+    """The file's top-level objects besides the event data, as ``name (class)``."""
+    from afkit.io.filespec import open_file
+
+    try:
+        classes = open_file(path).classnames(recursive=False)
+    except Exception:  # noqa: BLE001 - a listing for the summary only; reading already worked
+        return ()
+    names = {}
+    for key, cls in classes.items():
+        names.setdefault(key.split(";")[0], cls)
+    return tuple(f"{n} ({c})" for n, c in sorted(names.items()) if n != event_data)

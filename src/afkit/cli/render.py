@@ -12,9 +12,11 @@ def render_summary(summary: FileSummary, *, show_fields: bool = False) -> None:
     """Print a :class:`~afkit.inspection.FileSummary` as tables."""
     console = Console(width=160)
     console.print(
-        f"[bold]{summary.file}[/bold]  tree [cyan]{summary.tree}[/cyan]  "
+        f"[bold]{summary.file}[/bold]  {summary.storage} [cyan]{summary.tree}[/cyan]  "
         f"format {summary.format}  {summary.entries} entries  ({summary.bytes_read} bytes read)"
     )
+    if summary.others:
+        console.print(f"other objects: {', '.join(summary.others)}")
     table = Table(title="collections")
     for column in ("collection", "stored as", "class", "fields", "objects"):
         table.add_column(column)
