@@ -135,7 +135,7 @@ def _other_objects(path: str, event_data: str) -> tuple[str, ...]:
         classes = open_file(path).classnames(recursive=False)
     except Exception:  # noqa: BLE001 - a listing for the summary only; reading already worked
         return ()
-    names = {}
+    names: dict[str, str] = {}
     for key, cls in classes.items():
         names.setdefault(key.split(";")[0], cls)
     return tuple(f"{n} ({c})" for n, c in sorted(names.items()) if n != event_data)
