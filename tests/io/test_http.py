@@ -118,3 +118,29 @@ def test_missing_http_support_names_the_extra(monkeypatch: pytest.MonkeyPatch, r
     with pytest.raises(afkit.MissingDependencyError, match=r"pip install 'afkit\[http\]'") as info:
         afkit.read("https://example.invalid/file.root")
     assert isinstance(info.value, ImportError)
+
+
+@pytest.fixture(scope="module")
+def http_rntuple_base(r24: Path) -> Iterator[str]:
+    directory = r24.parent / "rntuple"
+
+    def handler(*args, **kwargs):  # type: ignore[no-untyped-def]
+        return _RangeHandler(*args, directory=str(directory), **kwargs)
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_read_rntuple_over_http(http_rntuple_base: str, r24: Path) -> None:
+    name = "Run2012BC_DoubleMuParked_Muons_1000evts_rntuple_v1-0-0-0.root"
+    remote = afkit.read(f"{http_rntuple_base}/{name}")
+    local = afkit.read(r24.parent / "rntuple" / name)
+    assert ak.array_equal(remote.Muon.pt, local.Muon.pt)
+    assert ak.array_equal(remote.Muon.charge, local.Muon.charge)
+    assert remote.bytes_read > 0

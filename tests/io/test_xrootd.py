@@ -35,3 +35,17 @@ def test_missing_remote_file_names_the_url(xrootd_server: tuple[str, Path]) -> N
     with pytest.raises(afkit.AfkitError) as info:
         afkit.read(url)
     assert url in str(info.value)
+
+
+def test_read_rntuple_over_root_protocol(xrootd_server: tuple[str, Path], r24: Path) -> None:
+    prefix, export = xrootd_server
+    name = "cmsopendata2015_ttbar_19980_NANOAOD_RNTupleImporter_rntuple_v1-0-0-1.root"
+    source = r24.parent / "rntuple" / name
+    target = export / name
+    shutil.copy(source, target)
+    target.chmod(0o644)
+    remote = afkit.read(f"{prefix}/{target}")
+    local = afkit.read(source)
+    assert ak.array_equal(remote.Jet.pt, local.Jet.pt)
+    assert ak.array_equal(remote.Electron.eta, local.Electron.eta)
+    assert remote.bytes_read > 0

@@ -13,6 +13,10 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass, field
+from typing import Any
+
+import numba
+import numpy as np
 
 from afkit.io.rntuple.envelopes import Frames, Locator, RNTupleFormatError, UnsupportedRNTupleError
 
@@ -337,20 +341,31 @@ _I64 = struct.Struct("<q")
 
 def _cluster_columns(column_list: Frames, count: int) -> ClusterColumns:
     """Where each column's inner list frame lies (its pages are parsed on demand)."""
-    data, pos, limit = column_list.data, column_list.pos, column_list.limit
-    starts, ends = [], []
-    size_of = _I64.unpack_from
-    for _ in range(count):
-        if pos + _LIST_HEAD.size > limit:
-            raise RNTupleFormatError("the page list is cut short (a column's pages)")
-        (size,) = size_of(data, pos)
-        end = pos - size  # size is negative for a list frame
-        if size >= -_LIST_HEAD.size or end > limit:
-            raise RNTupleFormatError(f"the page list has a bad frame at byte {pos}")
-        starts.append(pos)
-        ends.append(end)
+    data = np.frombuffer(column_list.data, np.uint8)
+    starts = np.empty(count, np.int64)
+    ends = np.empty(count, np.int64)
+    bad = _walk_frames(data, column_list.pos, column_list.limit, count, starts, ends)
+    if bad >= 0:
+        raise RNTupleFormatError(f"the page list has a bad or cut frame at byte {bad}")
+    return ClusterColumns(column_list.data, starts.tolist(), ends.tolist())
+
+
+@numba.njit(cache=True, nogil=True)
+def _walk_frames(data: Any, pos: int, limit: int, count: int, starts: Any, ends: Any) -> int:
+    """Positions of ``count`` consecutive list frames from ``pos``; -1, or where one is bad."""
+    for i in range(count):
+        if pos + 12 > limit:
+            return pos
+        size = np.int64(0)
+        for b in range(8):
+            size |= np.int64(data[pos + b]) << np.int64(8 * b)
+        end = pos - size  # list frames have negative sizes
+        if size >= -12 or end > limit:
+            return pos
+        starts[i] = pos
+        ends[i] = end
         pos = end
-    return ClusterColumns(data, starts, ends)
+    return -1
 
 
 def _column_pages(data: bytes, pos: int, end: int) -> ColumnInCluster:

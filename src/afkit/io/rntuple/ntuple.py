@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import awkward as ak
+import numba
 import numpy as np
 from numpy.typing import NDArray
 
@@ -242,20 +243,17 @@ class RNTuple:
     ) -> tuple[NDArray[np.int64], list[int]]:
         """A collection's offsets over all clusters and the children's count per cluster."""
         ends = self._column(desc, 0, ctx, expected, np.int64)
-        counts = expected
         offsets = np.zeros(len(ends) + 1, np.int64)
-        child_counts = []
-        base = 0
-        pos = 0
-        for n in counts:
-            chunk = ends[pos : pos + n]
-            if n and (np.any(chunk[1:] < chunk[:-1]) or chunk[0] < 0):
-                raise RNTupleFormatError(f"{ctx.where}: collection offsets go backwards")
-            offsets[pos + 1 : pos + 1 + n] = chunk + base
-            last = int(chunk[-1]) if n else 0
-            child_counts.append(last)
-            base += last
-            pos += n
+        status = _global_offsets(ends, np.asarray(expected, np.int64), offsets)
+        if status >= 0:
+            raise RNTupleFormatError(
+                f"{ctx.where}: collection offsets go backwards (element {status})"
+            )
+        # each cluster's children: its last end (0 for a cluster without entries)
+        stops = np.cumsum(expected)
+        child_counts = [
+            int(ends[stop - 1]) if n else 0 for n, stop in zip(expected, stops, strict=True)
+        ]
         return offsets, child_counts
 
     def _read(self, desc: d.FieldDesc, ctx: _Context, expected: list[int]) -> ak.contents.Content:
@@ -389,6 +387,25 @@ class RNTuple:
             return union
         positions = np.where(valid, np.arange(len(valid)), -1).astype(np.int64)
         return ak.contents.IndexedOptionArray.simplified(ak.index.Index64(positions), union)
+
+
+@numba.njit(cache=True, nogil=True)
+def _global_offsets(ends: Any, counts: Any, out: Any) -> int:
+    """Per-cluster collection ends (counting from 0 in each cluster) to offsets over all the
+    clusters, into ``out`` (``len(ends) + 1``); -1, or the first element going backwards."""
+    base = np.int64(0)
+    pos = 0
+    for c in range(len(counts)):
+        previous = np.int64(0)
+        for _ in range(counts[c]):
+            end = ends[pos]
+            if end < previous:
+                return pos
+            out[pos + 1] = base + end
+            previous = end
+            pos += 1
+        base += previous
+    return -1
 
 
 def _optional(offsets: NDArray[np.int64], content: ak.contents.Content) -> ak.contents.Content:

@@ -181,26 +181,81 @@ def _checked_page(raw: NDArray[np.uint8], has_checksum: bool, where: str) -> NDA
     if len(raw) < 8:
         raise PageError(f"{where}: page cut short before its checksum")
     body, stored = raw[:-8], int.from_bytes(raw[-8:].tobytes(), "little")
-    if xxhash.xxh3_64_intdigest(body.tobytes()) != stored:
+    if xxhash.xxh3_64_intdigest(body.data) != stored:
         raise PageError(f"{where}: the page's checksum does not match its bytes")
     return body
 
 
 @numba.njit(cache=True, nogil=True)
 def _unsplit_into(src: Any, n: int, width: int, dst: Any) -> None:
-    """Byte planes of ``n`` elements of ``width`` bytes into ``dst`` (element order)."""
+    """Byte planes of ``n`` elements of ``width`` bytes into ``dst`` (element order, bytes)."""
     for b in range(width):
         base = b * n
         for i in range(n):
             dst[i * width + b] = src[base + i]
 
 
+@numba.njit(cache=True, nogil=True, inline="always")
+def _element(src: Any, n: int, width: int, i: int) -> np.uint64:
+    """Element ``i`` of byte planes, as an unsigned integer (the common widths unrolled)."""
+    u = np.uint64
+    if width == 8:
+        return (
+            u(src[i])
+            | (u(src[n + i]) << u(8))
+            | (u(src[2 * n + i]) << u(16))
+            | (u(src[3 * n + i]) << u(24))
+            | (u(src[4 * n + i]) << u(32))
+            | (u(src[5 * n + i]) << u(40))
+            | (u(src[6 * n + i]) << u(48))
+            | (u(src[7 * n + i]) << u(56))
+        )
+    if width == 4:
+        return (
+            u(src[i])
+            | (u(src[n + i]) << u(8))
+            | (u(src[2 * n + i]) << u(16))
+            | (u(src[3 * n + i]) << u(24))
+        )
+    if width == 2:
+        return u(src[i]) | (u(src[n + i]) << u(8))
+    value = u(0)
+    for b in range(width):
+        value |= u(src[b * n + i]) << u(8 * b)
+    return value
+
+
 @numba.njit(cache=True, nogil=True)
-def _unzigzag(unsigned: Any, signed: Any) -> None:
-    """Zigzag-coded ``unsigned`` values to ``signed`` (the same memory may be both)."""
-    for i in range(len(unsigned)):
-        u = unsigned[i]
-        signed[i] = np.int64(u >> 1) ^ -np.int64(u & 1)
+def _unsplit_words(src: Any, n: int, width: int, dst: Any) -> None:
+    """Byte planes into ``dst``, an unsigned integer view of ``width`` bytes per element."""
+    if width == 4:
+        for i in range(n):
+            dst[i] = (
+                np.uint32(src[i])
+                | (np.uint32(src[n + i]) << np.uint32(8))
+                | (np.uint32(src[2 * n + i]) << np.uint32(16))
+                | (np.uint32(src[3 * n + i]) << np.uint32(24))
+            )
+    else:
+        for i in range(n):
+            dst[i] = _element(src, n, width, i)
+
+
+@numba.njit(cache=True, nogil=True)
+def _unsplit_zigzag(src: Any, n: int, width: int, dst: Any) -> None:
+    """Byte planes of zigzag-coded integers into signed ``dst``."""
+    for i in range(n):
+        u = _element(src, n, width, i)
+        dst[i] = np.int64(u >> np.uint64(1)) ^ -np.int64(u & np.uint64(1))
+
+
+@numba.njit(cache=True, nogil=True)
+def _unsplit_delta(src: Any, n: int, width: int, dst: Any) -> None:
+    """Byte planes of delta-coded index values into their running sum (int64 ``dst``)."""
+    total = np.int64(0)
+    for i in range(n):
+        total += np.int64(_element(src, n, width, i))
+        dst[i] = total
 
 
 @dataclass(frozen=True)
@@ -284,17 +339,15 @@ def _decode_into(
     enc = ctype.encoding
     if enc in (SPLIT, ZIGZAG, DELTA) and column.type not in _SPLIT_HALF:
         width = column.bits // 8
-        raw_dtype = _RAW_DTYPE[column.bits]
-        if enc == SPLIT and target.dtype == ctype.dtype:
-            _unsplit_into(raw, n, width, target.view(np.uint8))
-            return
-        plain = np.empty(n, raw_dtype)
-        _unsplit_into(raw, n, width, plain.view(np.uint8))
         if enc == ZIGZAG:
-            _unzigzag(plain, target)
+            _unsplit_zigzag(raw, n, width, target)
         elif enc == DELTA:
-            np.cumsum(plain, out=target, dtype=np.int64)
-        else:
+            _unsplit_delta(raw, n, width, target)
+        elif target.dtype == ctype.dtype:
+            _unsplit_words(raw, n, width, target.view(_RAW_DTYPE[column.bits]))
+        else:  # e.g. a double field stored as SplitReal32 (Double32_t)
+            plain = np.empty(n, _RAW_DTYPE[column.bits])
+            _unsplit_words(raw, n, width, plain)
             target[:] = plain.view(ctype.dtype)
         return
     target[:] = decode_page(raw, n, ctype, column)

@@ -1,0 +1,309 @@
+"""Reading RNTuple: afkit's decoder against uproot, the zstd floor, TTree and RDataFrame.
+
+Same events twice (``afkit generate`` with one seed, ``--format rntuple`` and the TTree
+default); one core, one process, the measurements interleaved, best of ``--repeat`` after a
+warm-up:
+
+* ``afkit_rntuple_fields``: afkit's RNTuple decoder, the AGC's fields as awkward arrays
+  (``RNTuple.arrays``), the file opened afresh each time (anchor, header, footer, page list);
+* ``uproot_rntuple_fields``: ``uproot.open(path)["EventData"].arrays(fields)``, the same fields
+  (uproot's own recommended call), opened afresh each time;
+* ``zstd_floor``: decompressing exactly those fields' pages (already in memory) into
+  preallocated buffers, nothing else: the physical floor of reading them;
+* ``afkit_rntuple_reader`` / ``afkit_ttree_reader``: the event model's reader over the whole
+  file for the AGC's branches (plain buffers), RNTuple and the TTree of the same events;
+* ``agc_rntuple`` / ``agc_ttree``: the AGC processor over the whole dataset;
+* ``rdataframe_rntuple`` / ``rdataframe_ttree``: ROOT's RDataFrame summing each field (one
+  event loop, no implicit multithreading), when ROOT is importable.
+
+Per-file fixed cost (open: anchor/header/footer for afkit, ``uproot.open(...)["EventData"]``
+for uproot) is timed on its own.  Peak traced memory while reading one chunk is compared with
+the chunk's decompressed columns.  Result: benchmarks/results/rntuple_read.json.
+
+    afkit generate R --sample ttbar --events-per-sample 100000 --files-per-sample 1 --format rntuple
+    afkit generate T --sample ttbar --events-per-sample 100000 --files-per-sample 1
+    python benchmarks/bench_rntuple.py R/fileset.json T/fileset.json [--repeat 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import sys
+import time
+import tracemalloc
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import afkit
+from _common import summary, versions, write_result
+from afkit.agc.columns import ChunkColumns
+from afkit.agc.processor import AGCProcessor
+from afkit.fileset import Fileset
+from afkit.io.filespec import clear_open_files
+from afkit.io.rntuple.ntuple import RNTuple, rntuple_keys
+from afkit.io.rntuple.pages import column_type
+from afkit.io.rootio.source import LocalBytes
+
+
+def agc_branches(path: str) -> list[str]:
+    """The branches the AGC reads from a file (recorded by its reader)."""
+    clear_open_files()
+    events = afkit.read(path)
+    ChunkColumns.from_events(events, mc=True)
+    return list(dict.fromkeys(events.source.reader.branches_read))
+
+
+def open_ntuple(path: str) -> RNTuple:
+    source = LocalBytes(path)
+    return RNTuple(source, rntuple_keys(source)["EventData"], path)
+
+
+def field_columns(nt: RNTuple, name: str) -> list[Any]:
+    out, stack = [], [nt.field(name)]
+    while stack:
+        node = stack.pop()
+        out += nt.columns_of(node)
+        stack.extend(nt.schema.fields[c] for c in node.children)
+    return out
+
+
+def floor_inputs(nt: RNTuple, names: list[str]) -> tuple[list[np.ndarray], list[np.ndarray], int]:
+    """The fields' compressed pages (in memory) and an output buffer for each."""
+    import cramjam  # noqa: F401 - the floor's decompressor
+
+    pages, outputs, compressed = [], [], 0
+    for name in names:
+        for column in field_columns(nt, name):
+            bits = column.bits
+            for cluster in nt.clusters():
+                info = cluster.columns.get(column.id)
+                if info is None or info.suppressed:
+                    continue
+                for page in info.pages:
+                    (raw,) = nt.source.ranges(
+                        [(page.locator.offset, page.locator.offset + page.locator.size)]
+                    )
+                    size = (page.elements * bits + 7) // 8
+                    pages.append(raw)
+                    outputs.append(np.empty(size, np.uint8))
+                    compressed += page.locator.size
+    return pages, outputs, compressed
+
+
+def zstd_floor(pages: list[np.ndarray], outputs: list[np.ndarray]) -> int:
+    """ROOT's block framing (9-byte headers) around zstd frames, decompressed into place."""
+    import cramjam
+
+    total = 0
+    for raw, out in zip(pages, outputs, strict=True):
+        if len(raw) == len(out):
+            out[:] = raw
+            total += len(out)
+            continue
+        pos = filled = 0
+        view = memoryview(raw.data)
+        while pos < len(raw):
+            csize = int.from_bytes(view[pos + 3 : pos + 6], "little")
+            usize = int.from_bytes(view[pos + 6 : pos + 9], "little")
+            cramjam.zstd.decompress_into(
+                view[pos + 9 : pos + 9 + csize], out[filled : filled + usize]
+            )
+            pos += 9 + csize
+            filled += usize
+        total += filled
+    return total
+
+
+def reader_read(path: str, branches: list[str]) -> int:
+    """The event model's reader: every AGC branch as plain buffers, as the engine asks."""
+    clear_open_files()
+    events = afkit.read(path)
+    source = events.source
+    reader = source.reader
+    total = 0
+    for branch in branches:
+        kind = _kind(source.schema, branch)
+        if kind == "scalar":
+            total += reader.flat(branch).nbytes
+        elif kind in ("link", "link_vector", "link_nested", "link_single"):
+            links = reader.link_arrays(branch, kind)
+            total += links.keys.nbytes + links.indices.nbytes
+        else:
+            offsets, content = reader.jagged(branch)
+            total += content.nbytes + offsets.nbytes
+    return total
+
+
+def _kind(schema: Any, branch: str) -> str:
+    for collection in schema.collections.values():
+        for spec in collection.fields.values():
+            if spec.branch == branch:
+                return str(spec.kind)
+    return "list"
+
+
+def agc_run(fileset: Fileset) -> int:
+    clear_open_files()
+    _, report = afkit.run(AGCProcessor("cpu"), fileset, executor="iterative", chunksize=10**7)
+    return int(report.events_processed)
+
+
+def rdataframe(path: str, tree: str, fields: list[str]) -> float:
+    import ROOT
+
+    ROOT.DisableImplicitMT()
+    df = ROOT.RDataFrame(tree, path)
+    sums = [df.Sum(f) for f in fields]
+    return float(sum(s.GetValue() for s in sums))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("rntuple", help="fileset JSON of a dataset written with --format rntuple")
+    parser.add_argument("ttree", help="fileset JSON of the same dataset as TTree")
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--no-root", action="store_true", help="skip RDataFrame")
+    args = parser.parse_args()
+    import uproot
+
+    filesets = {"rntuple": Fileset.load(args.rntuple), "ttree": Fileset.load(args.ttree)}
+    for kind, fileset in filesets.items():
+        sample = next(iter(fileset.samples.values()))
+        setattr(args, kind, str(fileset.resolve(sample.files[0])))
+
+    branches = agc_branches(args.rntuple)  # the TTree splits the link into two sub-branches
+    tree_branches = agc_branches(args.ttree)
+    fields = [b.replace(".", ":") for b in branches]
+    nt = open_ntuple(args.rntuple)
+    entries = nt.num_entries
+    pages, outputs, compressed = floor_inputs(nt, fields)
+    decompressed = sum(len(o) for o in outputs)
+
+    # one check of equality before timing: afkit's fields equal uproot's
+    mine = nt.arrays(fields)
+    theirs = uproot.open(args.rntuple)["EventData"].arrays(fields)
+    import awkward as ak
+
+    for f in fields:
+        # (std::vector<char>: int8 for afkit, as in its TTree reading; uint8 for uproot)
+        assert ak.array_equal(mine[f], theirs[f], equal_nan=True, dtype_exact=False), f
+    del mine, theirs
+
+    cases: dict[str, Any] = {
+        "afkit_rntuple_fields": lambda: open_ntuple(args.rntuple).arrays(fields),
+        "uproot_rntuple_fields": lambda: uproot.open(args.rntuple)["EventData"].arrays(fields),
+        "zstd_floor": lambda: zstd_floor(pages, outputs),
+        "afkit_rntuple_reader": lambda: reader_read(args.rntuple, branches),
+        "afkit_ttree_reader": lambda: reader_read(args.ttree, tree_branches),
+        "agc_rntuple": lambda: agc_run(filesets["rntuple"]),
+        "agc_ttree": lambda: agc_run(filesets["ttree"]),
+        "afkit_rntuple_open": lambda: open_ntuple(args.rntuple).clusters(),
+        "uproot_rntuple_open": lambda: uproot.open(args.rntuple)["EventData"].page_link_list,
+    }
+    root_ok = not args.no_root
+    if root_ok:
+        try:
+            import ROOT  # noqa: F401
+        except ImportError:
+            root_ok = False
+    if root_ok:
+        cases["rdataframe_rntuple"] = lambda: rdataframe(
+            args.rntuple, "EventData", [f for f in fields if "Link" not in f]
+        )
+        cases["rdataframe_ttree"] = lambda: rdataframe(
+            args.ttree, "CollectionTree", [b for b in tree_branches if "Link" not in b]
+        )
+    for fn in cases.values():  # warm-up: JIT, imports, page cache
+        fn()
+    times: dict[str, list[float]] = {name: [] for name in cases}
+    for _ in range(args.repeat):
+        for name, fn in cases.items():
+            gc.collect()
+            start = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - start)
+
+    # peak traced memory of reading a chunk of whole clusters through the decoder
+    clusters = nt.clusters()
+    chunk = clusters[: min(10, len(clusters))]
+    chunk_entries = sum(c.entries for c in chunk)
+    chunk_columns = 0
+    for f in fields:
+        for column in field_columns(nt, f):
+            itemsize = column_type(column).dtype.itemsize
+            for cluster in chunk:
+                info = cluster.columns.get(column.id)
+                if info is not None:
+                    chunk_columns += info.elements * max(itemsize, (column.bits + 7) // 8)
+    page_list = max(g.page_list_length for g in nt.groups)
+    tracemalloc.start()
+    fresh = open_ntuple(args.rntuple)
+    fresh.clusters()
+    tracemalloc.reset_peak()
+    base = tracemalloc.get_traced_memory()[0]
+    kept = fresh.arrays(fields, 0, chunk_entries)
+    peak = tracemalloc.get_traced_memory()[1] - base
+    tracemalloc.stop()
+    del kept
+
+    best = {name: min(t) for name, t in times.items()}
+    rates = {name: entries / t for name, t in best.items() if not name.endswith("_open")}
+    payload = {
+        "files": {"rntuple": args.rntuple, "ttree": args.ttree},
+        "entries": entries,
+        "clusters": len(clusters),
+        "fields": fields,
+        "compressed_bytes_of_fields": compressed,
+        "decompressed_bytes_of_fields": decompressed,
+        "timings": {name: summary(t) for name, t in times.items()},
+        "events_per_s": rates,
+        "ratios": {
+            "afkit_vs_uproot_rntuple": best["uproot_rntuple_fields"] / best["afkit_rntuple_fields"],
+            "afkit_fields_fraction_of_zstd_floor": best["zstd_floor"]
+            / best["afkit_rntuple_fields"],
+            "afkit_rntuple_vs_ttree_reader": best["afkit_ttree_reader"]
+            / best["afkit_rntuple_reader"],
+            "agc_rntuple_vs_ttree": best["agc_ttree"] / best["agc_rntuple"],
+            "open_afkit_vs_uproot": best["uproot_rntuple_open"] / best["afkit_rntuple_open"],
+        },
+        "memory": {
+            "chunk_clusters": len(chunk),
+            "chunk_entries": chunk_entries,
+            "chunk_decompressed_columns_bytes": chunk_columns,
+            "page_list_bytes_uncompressed": page_list,
+            "peak_traced_bytes_reading_chunk": peak,
+            "peak_over_columns": peak / chunk_columns if chunk_columns else None,
+            "bound_met": peak <= chunk_columns + page_list * len(chunk),
+            "how": "tracemalloc (NumPy reports its buffers to it) over RNTuple.arrays of the "
+            "chunk, the page list already read; bound: decompressed columns + one page list "
+            "per cluster",
+        },
+        "versions": versions("afkit", "uproot", "awkward", "numpy", "cramjam", "root"),
+        "notes": (
+            "one core, one process, interleaved, best of repeat after a warm-up; files opened "
+            "afresh per run (afkit: anchor, header, footer, page list; uproot: open + "
+            "EventData); the floor decompresses exactly the fields' pages, already in memory. "
+            "*_reader cases return the event model's plain buffers (links as key/index "
+            "arrays), the *_fields cases awkward arrays of the raw fields."
+        ),
+    }
+    if root_ok:
+        payload["ratios"]["afkit_vs_rdataframe_rntuple"] = (
+            best["rdataframe_rntuple"] / best["afkit_rntuple_fields"]
+        )
+    path = write_result("rntuple_read", payload)
+    for name, t in best.items():
+        print(f"{name:24s} {t * 1e3:9.1f} ms  {entries / t / 1e3:8.0f} k events/s")
+    for name, r in payload["ratios"].items():
+        print(f"{name:40s} {r:6.2f}")
+    print(payload["memory"])
+    print(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    main()
