@@ -196,7 +196,7 @@ def _unsplit_into(src: Any, n: int, width: int, dst: Any) -> None:
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
-def _element(src: Any, n: int, width: int, i: int) -> np.uint64:
+def _element(src: Any, n: int, width: int, i: int) -> Any:
     """Element ``i`` of byte planes, as an unsigned integer (the common widths unrolled)."""
     u = np.uint64
     if width == 8:
