@@ -17,8 +17,9 @@ warm-up:
   event loop, no implicit multithreading), when ROOT is importable.
 
 Per-file fixed cost (open: anchor/header/footer for afkit, ``uproot.open(...)["EventData"]``
-for uproot) is timed on its own.  Peak traced memory while reading one chunk is compared with
-the chunk's decompressed columns.  Result: benchmarks/results/rntuple_read.json.
+for uproot) is timed on its own.  Peak traced memory while reading a chunk is compared with
+the chunk's decompressed columns.  Results: benchmarks/results/rntuple_read.json (100 k-event
+file), rntuple_read_small.json (2 k events: per-file costs dominate).
 
     afkit generate R --sample ttbar --events-per-sample 100000 --files-per-sample 1 --format rntuple
     afkit generate T --sample ttbar --events-per-sample 100000 --files-per-sample 1
@@ -168,6 +169,9 @@ def main() -> None:
     parser.add_argument("ttree", help="fileset JSON of the same dataset as TTree")
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--no-root", action="store_true", help="skip RDataFrame")
+    parser.add_argument(
+        "--name", default="rntuple_read", help="result name (benchmarks/results/NAME.json)"
+    )
     args = parser.parse_args()
     import uproot
 
@@ -296,7 +300,7 @@ def main() -> None:
         payload["ratios"]["afkit_vs_rdataframe_rntuple"] = (
             best["rdataframe_rntuple"] / best["afkit_rntuple_fields"]
         )
-    path = write_result("rntuple_read", payload)
+    path = write_result(args.name, payload)
     for name, t in best.items():
         print(f"{name:24s} {t * 1e3:9.1f} ms  {entries / t / 1e3:8.0f} k events/s")
     for name, r in payload["ratios"].items():

@@ -202,3 +202,36 @@ def test_run_takes_a_fileset_mixing_formats(both_formats: tuple[Fileset, Fileset
     reference, _ = afkit.run(AGCProcessor("cpu"), tree, executor="iterative")
     for key, h in reference["hists"].items():
         assert np.array_equal(h.values(flow=True), result["hists"][key].values(flow=True))
+
+
+@pytest.mark.parametrize("compression", ["zlib1", "lz4_4", "lzma6", "none"])
+def test_every_compression_root_writes(tmp_path: Path, compression: str) -> None:
+    """RNTuple pages compressed with each of ROOT's algorithms (or not at all) read alike."""
+    pytest.importorskip("ROOT", reason="writing RNTuple files needs ROOT (pip install root)")
+    from afkit.datagen.generate import generate
+
+    common = {"events_per_sample": 150, "samples": ["ttbar"], "seed": 3, "workers": 1}
+    common["files_per_sample"] = 1
+    paths = {}
+    for name in ("zstd5", compression):
+        fileset = generate(
+            tmp_path / name,
+            compression=name,
+            file_format="rntuple",
+            **common,  # type: ignore[arg-type]
+        ).fileset
+        paths[name] = _files(fileset)[0]
+    from afkit.datagen.rootwriter import compression_setting
+    from afkit.io.filespec import open_file
+    from afkit.io.open import rntuple_of
+
+    path = paths[compression]
+    nt = rntuple_of(open_file(path), path, "EventData")
+    settings = {c.compression for cluster in nt.clusters() for c in cluster.columns.values()}
+    assert settings == {compression_setting(compression)}
+    reference, other = afkit.read(paths["zstd5"]), afkit.read(paths[compression])
+    for field in ("pt", "eta", "btagging"):
+        assert ak.to_list(other.Jets[field]) == ak.to_list(reference.Jets[field])
+    assert ak.to_list(other.EventInfo.mcEventWeights) == ak.to_list(
+        reference.EventInfo.mcEventWeights
+    )

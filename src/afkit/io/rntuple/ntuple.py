@@ -189,13 +189,33 @@ class RNTuple:
             for name, desc in zip(names, fields, strict=False):
                 out[name] = ak.Array(self._read(desc, _Context(self.source, [], ""), []))
             return out
-        first = chosen[0].first_entry
-        counts = [c.entries for c in chosen]
         for desc in fields:
-            ctx = _Context(self.source, chosen, f"{self.path}, field {desc.name!r}")
-            layout = self._read(desc, ctx, counts)
-            out[desc.name] = ak.Array(layout)[start - first : stop - first]
+            layout, a, b = self._window(desc, chosen, start, stop)
+            out[desc.name] = ak.Array(layout)[a:b]
         return out
+
+    def layout(
+        self, name: str, entry_start: int, entry_stop: int
+    ) -> tuple[ak.contents.Content, int, int]:
+        """A field over the whole clusters covering ``[entry_start, entry_stop)``, and the
+        range's positions in it: (layout, a, b).  Readers that cut buffers themselves use
+        this to skip building (and slicing) a high-level array."""
+        stop = min(entry_stop, self.num_entries)
+        start = max(0, min(entry_start, stop))
+        chosen = [
+            c for c in self.clusters() if c.first_entry < stop and c.first_entry + c.entries > start
+        ]
+        return self._window(self.field(name), chosen, start, stop)
+
+    def _window(
+        self, desc: d.FieldDesc, chosen: list[d.Cluster], start: int, stop: int
+    ) -> tuple[ak.contents.Content, int, int]:
+        if not chosen:
+            return self._read(desc, _Context(self.source, [], ""), []), 0, 0
+        first = chosen[0].first_entry
+        ctx = _Context(self.source, chosen, f"{self.path}, field {desc.name!r}")
+        layout = self._read(desc, ctx, [c.entries for c in chosen])
+        return layout, start - first, stop - first
 
     def columns_of(self, desc: d.FieldDesc) -> list[d.ColumnDesc]:
         """The field's columns (physical or alias) in schema order."""

@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -197,20 +198,33 @@ class RNTupleReader:
         """The field ``name`` over the reader's range (cached)."""
 
         def make() -> ak.Array:
-            field_name = self._field(name)
-            self.branches_read.append(name)
-            try:
-                return self.ntuple.arrays([field_name], self.entry_start, self.entry_stop)[
-                    field_name
-                ]
-            except FieldNotReadable as err:
-                raise UnknownEncodingError(str(err), file=self.file) from err
-            except UnsupportedRNTupleError as err:
-                raise UnknownEncodingError(f"field {field_name!r}: {err}", file=self.file) from err
-            except RNTupleFormatError as err:
-                raise CorruptDataError(f"field {field_name!r}: {err}", file=self.file) from err
+            layout, a, b = self._window(name)
+            return ak.Array(layout)[a:b]
 
         return self.cached("array", name, make)
+
+    def _window(self, name: str) -> tuple[ak.contents.Content, int, int]:
+        """The field over the clusters covering the range, and the range in it (cached)."""
+
+        def make() -> tuple[ak.contents.Content, int, int]:
+            field_name = self._field(name)
+            self.branches_read.append(name)
+            with self._decoding(field_name):
+                return self.ntuple.layout(field_name, self.entry_start, self.entry_stop)
+
+        return self.cached("window", name, make)  # type: ignore[no-any-return]
+
+    @contextmanager
+    def _decoding(self, field_name: str) -> Iterator[None]:
+        """Decoder failures as afkit errors naming the file and the field."""
+        try:
+            yield
+        except FieldNotReadable as err:
+            raise UnknownEncodingError(str(err), file=self.file) from err
+        except UnsupportedRNTupleError as err:
+            raise UnknownEncodingError(f"field {field_name!r}: {err}", file=self.file) from err
+        except RNTupleFormatError as err:
+            raise CorruptDataError(f"field {field_name!r}: {err}", file=self.file) from err
 
     def compressed_bytes(self, name: str) -> int:
         """Bytes of the field's pages on disk (all its columns, every cluster)."""
@@ -233,10 +247,10 @@ class RNTupleReader:
         """One number per entry."""
 
         def make() -> NDArray[Any]:
-            layout = self._array(name).layout
+            layout, a, b = self._window(name)
             if not isinstance(layout, ak.contents.NumpyArray):
                 raise DecodeError(f"field of {name!r} is not one number per entry", file=self.file)
-            return np.asarray(layout.data)
+            return np.asarray(layout.data)[a:b]
 
         return self.cached("flat", name, make)  # type: ignore[no-any-return]
 
@@ -244,7 +258,7 @@ class RNTupleReader:
         """A list of numbers per entry: (offsets from 0, content)."""
 
         def make() -> tuple[NDArray[np.int64], NDArray[Any]]:
-            offsets, content = _list_level(self._array(name).layout, name, self.file)
+            offsets, content = _list_level(*self._window(name), name, self.file)
             if not isinstance(content, ak.contents.NumpyArray):
                 raise DecodeError(f"{name!r} is not a list of numbers", file=self.file)
             return offsets, np.asarray(content.data)
@@ -257,8 +271,8 @@ class RNTupleReader:
         """A list of lists of numbers per entry: (outer offsets, inner offsets, content)."""
 
         def make() -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[Any]]:
-            outer, inner_layout = _list_level(self._array(name).layout, name, self.file)
-            inner, content = _list_level(inner_layout, name, self.file)
+            outer, inner_layout = _list_level(*self._window(name), name, self.file)
+            inner, content = _list_level(inner_layout, 0, inner_layout.length, name, self.file)
             if not isinstance(content, ak.contents.NumpyArray):
                 raise DecodeError(f"{name!r} is not a list of lists of numbers", file=self.file)
             return outer, inner, np.asarray(content.data, dtype)
@@ -269,12 +283,14 @@ class RNTupleReader:
         """ElementLinks of ``name`` (records of ``m_persKey`` and ``m_persIndex``)."""
 
         def make() -> LinkArrays:
-            layout = self._array(name).layout
+            layout, a, b = self._window(name)
             outer = inner = None
             if kind in ("link_vector", "link", "link_nested"):
-                outer, layout = _list_level(layout, name, self.file)
+                outer, layout = _list_level(layout, a, b, name, self.file)
+            else:
+                layout = layout[a:b]
             if kind == "link_nested":
-                inner, layout = _list_level(layout, name, self.file)
+                inner, layout = _list_level(layout, 0, layout.length, name, self.file)
             keys, indices = _link_members(layout, name, self.file)
             return LinkArrays(keys, indices, outer, inner)
 
@@ -294,17 +310,23 @@ class RNTupleReader:
 
 
 def _list_level(
-    layout: ak.contents.Content, name: str, file: str
+    layout: ak.contents.Content, a: int, b: int, name: str, file: str
 ) -> tuple[NDArray[np.int64], ak.contents.Content]:
-    """A list layout's offsets (from 0) and its content over exactly those offsets."""
+    """Entries ``[a, b)`` of a list layout: offsets from 0 and the content they span."""
     if isinstance(layout, ak.contents.RegularArray):
         layout = layout.to_ListOffsetArray64(True)
     if not isinstance(layout, (ak.contents.ListOffsetArray, ak.contents.ListArray)):
         raise DecodeError(f"{name!r} is not a list field", file=file)
-    layout = layout.to_ListOffsetArray64(True)
-    offsets = np.asarray(layout.offsets.data, np.int64)
+    if not isinstance(layout, ak.contents.ListOffsetArray):
+        layout = layout.to_ListOffsetArray64(True)
+    offsets = np.asarray(layout.offsets.data, np.int64)[a : b + 1]
     first, last = int(offsets[0]), int(offsets[-1])
-    return offsets - first, layout.content[first:last]
+    content = layout.content
+    if isinstance(content, ak.contents.NumpyArray):
+        content = ak.contents.NumpyArray(np.asarray(content.data)[first:last])
+    else:
+        content = content[first:last]
+    return offsets - first, content
 
 
 def _link_members(
