@@ -231,8 +231,10 @@ class RNTuple:
         ctx: _Context,
         expected: list[int],
         dtype: Any = None,
+        lead: int = 0,
     ) -> NDArray[Any]:
-        """Column ``slot`` of the field over the context's clusters, as ``dtype``.
+        """Column ``slot`` of the field over the context's clusters, as ``dtype`` (after
+        ``lead`` zeros).
 
         Each cluster is read from its primary representation; ``expected`` gives the
         elements each cluster must have (from the parent field), elements a column added
@@ -256,24 +258,22 @@ class RNTuple:
         if dtype is None:
             dtype = column_type(candidates[0]).dtype
         switch = column_type(candidates[0]).encoding == SWITCH
-        return read_column(parts, np.dtype(dtype), ctx.source, ctx.where, switch=switch)
+        return read_column(parts, np.dtype(dtype), ctx.source, ctx.where, switch=switch, lead=lead)
 
     def _offsets(
         self, desc: d.FieldDesc, ctx: _Context, expected: list[int]
     ) -> tuple[NDArray[np.int64], list[int]]:
         """A collection's offsets over all clusters and the children's count per cluster."""
-        ends = self._column(desc, 0, ctx, expected, np.int64)
-        offsets = np.zeros(len(ends) + 1, np.int64)
-        status = _global_offsets(ends, np.asarray(expected, np.int64), offsets)
+        offsets = self._column(desc, 0, ctx, expected, np.int64, lead=1)
+        status = _global_offsets(offsets[1:], np.asarray(expected, np.int64), offsets)
         if status >= 0:
             raise RNTupleFormatError(
                 f"{ctx.where}: collection offsets go backwards (element {status})"
             )
-        # each cluster's children: its last end (0 for a cluster without entries)
-        stops = np.cumsum(expected)
-        child_counts = [
-            int(ends[stop - 1]) if n else 0 for n, stop in zip(expected, stops, strict=True)
-        ]
+        # each cluster's children: the offsets' growth over its entries (built in place,
+        # the per-cluster ends are gone)
+        bounds = offsets[np.concatenate([[0], np.cumsum(expected)]).astype(np.int64)]
+        child_counts = np.diff(bounds).tolist()
         return offsets, child_counts
 
     def _read(self, desc: d.FieldDesc, ctx: _Context, expected: list[int]) -> ak.contents.Content:
@@ -412,7 +412,8 @@ class RNTuple:
 @numba.njit(cache=True, nogil=True)
 def _global_offsets(ends: Any, counts: Any, out: Any) -> int:
     """Per-cluster collection ends (counting from 0 in each cluster) to offsets over all the
-    clusters, into ``out`` (``len(ends) + 1``); -1, or the first element going backwards."""
+    clusters, into ``out`` (``len(ends) + 1``; ``ends`` may be ``out[1:]``: each slot is read
+    before it is written); -1, or the first element going backwards."""
     base = np.int64(0)
     pos = 0
     for c in range(len(counts)):

@@ -273,20 +273,27 @@ class ColumnPart:
 
 
 def read_column(
-    parts: list[ColumnPart], dtype: np.dtype[Any], source: Any, where: str, *, switch: bool = False
+    parts: list[ColumnPart],
+    dtype: np.dtype[Any],
+    source: Any,
+    where: str,
+    *,
+    switch: bool = False,
+    lead: int = 0,
 ) -> NDArray[Any]:
     """The elements of the parts, back to back, decoded into one array of ``dtype``.
 
     All pages are requested in one call, each checked and decompressed into its place;
     plain columns of the memory type decompress straight into the result.  Index columns
     keep their per-cluster counting (callers add each cluster's base); a ``switch`` column
-    gives (index, tag) rows.
+    gives (index, tag) rows.  ``lead`` zero elements come first (room for an offsets
+    array's leading 0, so that collection offsets are built in place).
     """
-    total = sum(p.elements for p in parts)
+    total = sum(p.elements for p in parts) + lead
     out = np.zeros((total, 2) if switch else total, dtype)
     ranges: list[tuple[int, int]] = []
     plan: list[tuple[int, int, ColumnDesc, int, bool]] = []  # (part, at, column, n, checksum)
-    at = 0
+    at = lead
     for number, part in enumerate(parts):
         column = part.column
         info = None if column is None else part.cluster.columns.get(column.id)
