@@ -6,6 +6,7 @@ import http.server
 import re
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import awkward as ak
@@ -72,9 +73,9 @@ class _RangeHandler(http.server.SimpleHTTPRequestHandler):
         self.end_headers()
 
 
-@pytest.fixture(scope="module")
-def http_base(r24: Path) -> Iterator[str]:
-    directory = r24.parent
+@contextmanager
+def _serving(directory: Path) -> Iterator[str]:
+    """A range-serving HTTP server for ``directory`` on loopback: its base URL."""
 
     def handler(*args, **kwargs):  # type: ignore[no-untyped-def]
         return _RangeHandler(*args, directory=str(directory), **kwargs)
@@ -87,6 +88,12 @@ def http_base(r24: Path) -> Iterator[str]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+@pytest.fixture(scope="module")
+def http_base(r24: Path) -> Iterator[str]:
+    with _serving(r24.parent) as base:
+        yield base
 
 
 def test_read_over_http(http_base: str, r24: Path) -> None:
@@ -122,19 +129,8 @@ def test_missing_http_support_names_the_extra(monkeypatch: pytest.MonkeyPatch, r
 
 @pytest.fixture(scope="module")
 def http_rntuple_base(r24: Path) -> Iterator[str]:
-    directory = r24.parent / "rntuple"
-
-    def handler(*args, **kwargs):  # type: ignore[no-untyped-def]
-        return _RangeHandler(*args, directory=str(directory), **kwargs)
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with _serving(r24.parent / "rntuple") as base:
+        yield base
 
 
 def test_read_rntuple_over_http(http_rntuple_base: str, r24: Path) -> None:

@@ -13,8 +13,6 @@ bytes actually requested so users can verify column projection.
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
 from typing import Any
 
 import awkward as ak
@@ -32,6 +30,7 @@ from afkit.exceptions import (
 )
 from afkit.io.physlite import streamers
 from afkit.io.physlite.streamers import decode_vector
+from afkit.io.readcache import CachedReads
 from afkit.io.rootio.baskets import CorruptBasket, read_entries
 from afkit.io.rootio.stream import NativeUnsupported
 from afkit.io.tree import TreeHandle, flat_dtype, values_dtype, vector_dtype
@@ -39,7 +38,7 @@ from afkit.io.tree import TreeHandle, flat_dtype, values_dtype, vector_dtype
 _RAW = uproot.AsJagged(uproot.AsDtype("u1"), header_bytes=0)
 
 
-class BranchReader:
+class BranchReader(CachedReads):
     """Read branches of one TTree over ``[entry_start, entry_stop)``, with a cache."""
 
     def __init__(
@@ -49,8 +48,7 @@ class BranchReader:
         self.file = file
         self.entry_start = entry_start
         self.entry_stop = entry_stop
-        self._cache: dict[tuple[str, str], Any] = {}
-        self._lock = threading.RLock()
+        super().__init__()
         self._source = self.handle.source
         self._bytes = self.handle.bytes
         self._start_bytes = self._source.num_requested_bytes + self._bytes.num_requested_bytes
@@ -137,14 +135,6 @@ class BranchReader:
             ) from err
         self.branches_read.append(name)
         return data, offsets, meta
-
-    def cached(self, kind: str, name: str, make: Callable[[], Any]) -> Any:
-        """Return the cached value for ``(kind, name)``, computing it once."""
-        key = (kind, name)
-        with self._lock:
-            if key not in self._cache:
-                self._cache[key] = make()
-            return self._cache[key]
 
     def _array(self, name: str, interpretation: Any = None) -> ak.Array:
         branch = self.branch(name)

@@ -15,8 +15,7 @@ encodings.
 from __future__ import annotations
 
 import re
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -33,6 +32,7 @@ from afkit.exceptions import (
     UnknownEncodingError,
 )
 from afkit.io.physlite.streamers import LinkArrays
+from afkit.io.readcache import CachedReads
 from afkit.io.rntuple.envelopes import RNTupleFormatError, UnsupportedRNTupleError
 from afkit.io.rntuple.ntuple import FieldNotReadable, RNTuple, unreadable_reason
 from afkit.io.schema import Undecodable
@@ -147,7 +147,7 @@ class RNTupleHandle:
         return self._fields.get(name)
 
 
-class RNTupleReader:
+class RNTupleReader(CachedReads):
     """Fields of one RNTuple over ``[entry_start, entry_stop)``, with a cache.
 
     The counterpart of :class:`~afkit.io.reader.BranchReader` for RNTuple: names are the
@@ -161,8 +161,7 @@ class RNTupleReader:
         self.file = ntuple.path
         self.entry_start = entry_start
         self.entry_stop = entry_stop
-        self._cache: dict[tuple[str, str], Any] = {}
-        self._lock = threading.RLock()
+        super().__init__()
         self._start_bytes = ntuple.source.num_requested_bytes
         self.branches_read: list[str] = []
 
@@ -174,13 +173,6 @@ class RNTupleReader:
     def bytes_read(self) -> int:
         """Bytes requested from the file since this reader was made (compressed, as stored)."""
         return int(self.ntuple.source.num_requested_bytes - self._start_bytes)
-
-    def cached(self, kind: str, name: str, make: Callable[[], Any]) -> Any:
-        key = (kind, name)
-        with self._lock:
-            if key not in self._cache:
-                self._cache[key] = make()
-            return self._cache[key]
 
     def _field(self, name: str) -> str:
         found = self.handle.field_name(name)
