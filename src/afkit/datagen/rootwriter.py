@@ -35,6 +35,7 @@ from afkit.extras import require
 CXX = Path(__file__).resolve().parent / "cxx"
 HEADERS = (
     "afkit_physlite_types.h",
+    "afkit_columns.h",
     "afkit_tree_writer.h",
     "afkit_metadata_writer.h",
     "afkit_ntuple_writer.h",

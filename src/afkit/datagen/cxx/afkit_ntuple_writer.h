@@ -2,7 +2,8 @@
 // the event data as an RNTuple in the layout Athena 25 uses for DAOD_PHYSLITE: the RNTuple
 // "EventData", top-level fields named like the TTree branches with ':' for '.', vectors as
 // std::vector<T>, ElementLinks as records (ElementLink -> ElementLinkBase{m_persKey, m_persIndex}),
-// interface containers as data-free records.  Values are copied from caller-owned arrays in C++.
+// interface containers as data-free records.  Values are copied from caller-owned arrays in C++
+// by the columns shared with the TTree writer (afkit_columns.h).
 #ifndef AFKIT_NTUPLE_WRITER_H
 #define AFKIT_NTUPLE_WRITER_H
 
@@ -16,57 +17,10 @@
 #include <ROOT/RNTupleWriter.hxx>
 
 #include "TFile.h"
+#include "afkit_columns.h"
 #include "afkit_physlite_types.h"
 
 namespace afkit {
-
-struct NColumn {
-  virtual ~NColumn() {}
-  virtual void load(long entry) = 0;
-  virtual bool ready() const = 0;
-};
-
-template <class T>
-struct NScalar : NColumn {
-  std::shared_ptr<T> value;
-  const T* data = nullptr;
-  void load(long e) override { *value = data[e]; }
-  bool ready() const override { return data != nullptr; }
-};
-
-template <class T>
-struct NVector : NColumn {
-  std::shared_ptr<std::vector<T>> value;
-  const T* data = nullptr;
-  const long* offsets = nullptr;
-  void load(long e) override { value->assign(data + offsets[e], data + offsets[e + 1]); }
-  bool ready() const override { return data != nullptr && offsets != nullptr; }
-};
-
-struct NLinkBase : NColumn {
-  const unsigned int* keys = nullptr;
-  const unsigned int* indices = nullptr;
-  const long* offsets = nullptr;
-  bool ready() const override { return keys && indices && offsets; }
-};
-
-template <class LINK>
-struct NLink : NLinkBase {
-  std::shared_ptr<std::vector<LINK>> value;
-  void load(long e) override {
-    const long a = offsets[e], n = offsets[e + 1] - a;
-    value->resize(n);
-    for (long i = 0; i < n; ++i) {
-      (*value)[i].m_persKey = keys[a + i];
-      (*value)[i].m_persIndex = indices[a + i];
-    }
-  }
-};
-
-struct NInterface : NColumn {
-  void load(long) override {}
-  bool ready() const override { return true; }
-};
 
 inline std::string field_name(const char* branch) {
   std::string name(branch);
@@ -75,7 +29,7 @@ inline std::string field_name(const char* branch) {
   return name;
 }
 
-class NTupleWriter {
+class NTupleWriter : public ColumnSet {
  public:
   NTupleWriter(const char* path, const char* ntuple_name, int compression, long cluster_bytes)
       : name_(ntuple_name), compression_(compression), cluster_bytes_(cluster_bytes) {
@@ -87,25 +41,14 @@ class NTupleWriter {
 
 #define AFKIT_NTYPED(NAME, T)                                                           \
   int add_scalar_##NAME(const char* name) {                                            \
-    auto* c = new NScalar<T>();                                                         \
+    auto* c = new ScalarColumn<T>();                                                    \
     c->value = model_->MakeField<T>(field_name(name));                                  \
     return keep(c);                                                                     \
   }                                                                                     \
   int add_vector_##NAME(const char* name) {                                            \
-    auto* c = new NVector<T>();                                                         \
+    auto* c = new VectorColumn<T>();                                                    \
     c->value = model_->MakeField<std::vector<T>>(field_name(name));                     \
     return keep(c);                                                                     \
-  }                                                                                     \
-  void set_scalar_##NAME(int i, const void* data) {                                    \
-    auto* c = dynamic_cast<NScalar<T>*>(columns_.at(i).get());                          \
-    if (!c) throw std::invalid_argument("column is not a " #NAME " scalar");           \
-    c->data = static_cast<const T*>(data);                                              \
-  }                                                                                     \
-  void set_vector_##NAME(int i, const void* data, const long* offsets) {               \
-    auto* c = dynamic_cast<NVector<T>*>(columns_.at(i).get());                          \
-    if (!c) throw std::invalid_argument("column is not a " #NAME " vector");           \
-    c->data = static_cast<const T*>(data);                                              \
-    c->offsets = offsets;                                                               \
   }
   AFKIT_NTYPED(float32, float)
   AFKIT_NTYPED(float64, double)
@@ -123,7 +66,7 @@ class NTupleWriter {
     const std::string t(target);
 #define AFKIT_NLINK(X)                                                                  \
   if (t == #X) {                                                                        \
-    auto* c = new NLink<ElementLink<DataVector<xAOD::X>>>();                            \
+    auto* c = new LinkColumn<ElementLink<DataVector<xAOD::X>>>();                       \
     c->value = model_->MakeField<std::vector<ElementLink<DataVector<xAOD::X>>>>(       \
         field_name(name));                                                              \
     return keep(c);                                                                     \
@@ -134,43 +77,37 @@ class NTupleWriter {
 #undef AFKIT_NLINK
     throw std::invalid_argument("no ElementLink stand-in for " + t);
   }
-  void set_link(int i, const unsigned int* keys, const unsigned int* indices, const long* offsets) {
-    auto* c = dynamic_cast<NLinkBase*>(columns_.at(i).get());
-    if (!c) throw std::invalid_argument("column is not a link column");
-    c->keys = keys;
-    c->indices = indices;
-    c->offsets = offsets;
-  }
-
   int add_interface(const char* name, const char* cls) {
     const std::string t(cls);
 #define AFKIT_NIFACE(X)                                                                 \
   if (t == "DataVector<xAOD::" #X ">") {                                                \
-    model_->MakeField<DataVector<xAOD::X>>(field_name(name));                           \
-    return keep(new NInterface());                                                      \
+    auto* c = new InterfaceColumn<DataVector<xAOD::X>>();                               \
+    c->value = model_->MakeField<DataVector<xAOD::X>>(field_name(name));                \
+    return keep(c);                                                                     \
   }
     AFKIT_NIFACE(Electron_v1) AFKIT_NIFACE(Muon_v1) AFKIT_NIFACE(Jet_v1) AFKIT_NIFACE(Photon_v1)
     AFKIT_NIFACE(TauJet_v3) AFKIT_NIFACE(BTagging_v1) AFKIT_NIFACE(TrackParticle_v1)
     AFKIT_NIFACE(CaloCluster_v1) AFKIT_NIFACE(TruthParticle_v1) AFKIT_NIFACE(Vertex_v1)
 #undef AFKIT_NIFACE
     if (t == "xAOD::EventInfo_v1") {
-      model_->MakeField<xAOD::EventInfo_v1>(field_name(name));
-      return keep(new NInterface());
+      auto* c = new InterfaceColumn<xAOD::EventInfo_v1>();
+      c->value = model_->MakeField<xAOD::EventInfo_v1>(field_name(name));
+      return keep(c);
     }
     if (t == "xAOD::MissingETContainer_v1") {
-      model_->MakeField<xAOD::MissingETContainer_v1>(field_name(name));
-      return keep(new NInterface());
+      auto* c = new InterfaceColumn<xAOD::MissingETContainer_v1>();
+      c->value = model_->MakeField<xAOD::MissingETContainer_v1>(field_name(name));
+      return keep(c);
     }
     throw std::invalid_argument("no interface stand-in for " + t);
   }
 
   // Write n entries from the arrays set for this chunk; returns the entries written so far.
   long fill(long n) {
-    for (auto& c : columns_)
-      if (!c->ready()) throw std::runtime_error("a column has no data for this chunk");
+    check_ready();
     if (!writer_) start();
     for (long e = 0; e < n; ++e) {
-      for (auto& c : columns_) c->load(e);
+      load(e);
       writer_->Fill();
     }
     entries_ += n;
@@ -192,11 +129,7 @@ class NTupleWriter {
     options.SetCompression(compression_);
     if (cluster_bytes_ > 0) options.SetApproxZippedClusterSize(cluster_bytes_);
     writer_ = ROOT::RNTupleWriter::Append(std::move(model_), name_, *file_, options);
-  }
-  int keep(NColumn* c) {
-    if (writer_) throw std::logic_error("fields must be added before the first fill");
-    columns_.emplace_back(c);
-    return static_cast<int>(columns_.size()) - 1;
+    frozen_ = true;  // the model is the writer's now: no more fields
   }
   std::string name_;
   int compression_;
@@ -205,7 +138,6 @@ class NTupleWriter {
   TFile* file_ = nullptr;
   std::unique_ptr<ROOT::RNTupleModel> model_;
   std::unique_ptr<ROOT::RNTupleWriter> writer_;
-  std::vector<std::unique_ptr<NColumn>> columns_;
 };
 
 }  // namespace afkit

@@ -74,8 +74,11 @@ def parse_anchor(payload: bytes) -> Anchor:
     return anchor
 
 
-def open_envelope(raw: NDArray[np.uint8], length: int, expected_type: int) -> NDArray[np.uint8]:
-    """An envelope's payload (between its preamble and checksum), checked and decompressed.
+def open_envelope(
+    raw: NDArray[np.uint8], length: int, expected_type: int
+) -> tuple[NDArray[np.uint8], int]:
+    """An envelope's payload (between its preamble and checksum), checked and decompressed,
+    and its checksum (the footer and page lists name their header by it).
 
     ``raw`` is the envelope as stored (``nbytes``), ``length`` its uncompressed size.
     """
@@ -97,13 +100,7 @@ def open_envelope(raw: NDArray[np.uint8], length: int, expected_type: int) -> ND
         raise RNTupleFormatError(
             f"the {what} envelope says it has {stated} bytes, its locator says {length}"
         )
-    return data[8:-_CHECKSUM]
-
-
-def envelope_checksum(raw: NDArray[np.uint8], length: int) -> int:
-    """The XXH3 checksum stored at the end of an envelope (headers are matched by it)."""
-    data = decompress(raw, length)
-    return int.from_bytes(data[-_CHECKSUM:].tobytes(), "little")
+    return data[8:-_CHECKSUM], stored
 
 
 @dataclass(frozen=True)
@@ -218,10 +215,6 @@ class Frames:
         inner, count = self._frame(True)
         for _ in range(count):
             yield inner._frame(True)
-
-    def list_header(self) -> tuple[Frames, int]:
-        """A list frame's cursor and item count, for items that are not frames."""
-        return self._frame(True)
 
     def locator(self) -> Locator:
         start = self.pos

@@ -8,7 +8,7 @@ range.  Fields map to awkward as a physicist expects from the C++ type: leaves t
 and other collections to lists, classes to records (base-class members merged in),
 ``std::array``/``std::bitset`` to regular lists, ``std::pair``/``std::tuple`` to tuples,
 ``std::variant`` to unions, ``std::string`` to strings.  Fields stored with ROOT's streamer
-are not decoded (:func:`unreadable_reason` says so).
+are not decoded (:class:`FieldNotReadable`).
 """
 
 from __future__ import annotations
@@ -32,7 +32,6 @@ from afkit.io.rntuple.envelopes import (
     Anchor,
     RNTupleFormatError,
     UnsupportedRNTupleError,
-    envelope_checksum,
     open_envelope,
     parse_anchor,
 )
@@ -96,10 +95,9 @@ class RNTuple:
                 (a.seek_footer, a.seek_footer + a.nbytes_footer),
             ]
         )
-        header = open_envelope(raw_header, a.len_header, HEADER)
-        self.header_checksum = envelope_checksum(raw_header, a.len_header)
+        header, self.header_checksum = open_envelope(raw_header, a.len_header, HEADER)
         footer = d.parse_footer(
-            open_envelope(raw_footer, a.len_footer, FOOTER).tobytes(), self.header_checksum
+            open_envelope(raw_footer, a.len_footer, FOOTER)[0].tobytes(), self.header_checksum
         )
         self.schema = _schema(header.tobytes(), self.header_checksum, footer)
         self.groups = footer.groups
@@ -124,7 +122,7 @@ class RNTuple:
             ]
             raws = self.source.ranges(links) if links else []
             for group, raw in zip(self.groups, raws, strict=True):
-                payload = open_envelope(raw, group.page_list_length, PAGE_LIST)
+                payload, _ = open_envelope(raw, group.page_list_length, PAGE_LIST)
                 found = d.parse_page_list(
                     payload.tobytes(), self.header_checksum, len(self.schema.columns)
                 )
@@ -150,7 +148,7 @@ class RNTuple:
     # -- schema -------------------------------------------------------------------------
 
     def _field_paths(self) -> dict[str, d.FieldDesc]:
-        """Top-level fields and their record members by dotted path."""
+        """Top-level fields by name."""
         out: dict[str, d.FieldDesc] = {}
         for top in self.schema.top_fields():
             out[top.name] = top
@@ -168,9 +166,6 @@ class RNTuple:
                 "field", name, self.by_path, file=self.path, where=f"RNTuple {self.name!r}"
             )
         return found
-
-    def type_of(self, name: str) -> str:
-        return self.field(name).type_name
 
     # -- reading ------------------------------------------------------------------------
 
@@ -436,33 +431,6 @@ def _optional(offsets: NDArray[np.int64], content: ak.contents.Content) -> ak.co
         raise RNTupleFormatError("an optional field holds more than one element")
     index = np.where(sizes == 1, offsets[:-1], -1).astype(np.int64)
     return ak.contents.IndexedOptionArray(ak.index.Index64(index), content)
-
-
-def unreadable_reason(rntuple: RNTuple, name: str) -> str | None:
-    """Why a top-level field is not read as numbers by afkit (``None``: it is)."""
-    return _reason(rntuple, rntuple.field(name))
-
-
-def _reason(rntuple: RNTuple, desc: d.FieldDesc) -> str | None:
-    for column in rntuple.columns_of(desc):
-        try:
-            column_type(column)
-        except RNTupleFormatError as err:
-            return str(err)
-    if desc.role == d.STREAMER:
-        return f"{desc.type_name} is stored with ROOT's streamer"
-    if desc.type_name == _STRING:
-        return "strings are not exposed"
-    if desc.role == d.VARIANT:
-        return f"{desc.type_name}: variants are not exposed"
-    numeric = desc.type_name in _LEAF_DTYPES or _CARDINALITY.match(desc.type_name)
-    if desc.role == d.LEAF and desc.columns and not numeric:
-        return f"{desc.type_name} is not a numeric type"
-    for child in desc.children:
-        reason = _reason(rntuple, rntuple.schema.fields[child])
-        if reason is not None:
-            return reason
-    return None
 
 
 #: Schemas by (header checksum, footer extension): the files of a dataset share one.

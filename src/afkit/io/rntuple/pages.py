@@ -186,15 +186,6 @@ def _checked_page(raw: NDArray[np.uint8], has_checksum: bool, where: str) -> NDA
     return body
 
 
-@numba.njit(cache=True, nogil=True)
-def _unsplit_into(src: Any, n: int, width: int, dst: Any) -> None:
-    """Byte planes of ``n`` elements of ``width`` bytes into ``dst`` (element order, bytes)."""
-    for b in range(width):
-        base = b * n
-        for i in range(n):
-            dst[i * width + b] = src[base + i]
-
-
 @numba.njit(cache=True, nogil=True, inline="always")
 def _element(src: Any, n: int, width: int, i: int) -> Any:
     """Element ``i`` of byte planes, as an unsigned integer (the common widths unrolled)."""

@@ -34,7 +34,7 @@ from afkit.exceptions import (
 from afkit.io.physlite.streamers import LinkArrays
 from afkit.io.readcache import CachedReads
 from afkit.io.rntuple.envelopes import RNTupleFormatError, UnsupportedRNTupleError
-from afkit.io.rntuple.ntuple import FieldNotReadable, RNTuple, unreadable_reason
+from afkit.io.rntuple.ntuple import FieldNotReadable, RNTuple
 from afkit.io.schema import Undecodable
 
 _RVEC = re.compile(r"^(?:ROOT::VecOps::RVec|ROOT::RVec|std::vector)<(.+)>$")
@@ -296,9 +296,6 @@ class RNTupleReader(CachedReads):
     def objects(self, name: str) -> ak.Array:
         """Any field as afkit's RNTuple decoder reads it (``Events.branch``)."""
         return self._array(name)
-
-    def unexposed_reason(self, name: str) -> str | None:
-        return unreadable_reason(self.ntuple, self._field(name))
 
 
 def _list_level(
