@@ -17,6 +17,7 @@ from typing import Any
 
 import numba
 import numpy as np
+from numpy.typing import NDArray
 
 from afkit.io.rntuple.envelopes import Frames, Locator, RNTupleFormatError, UnsupportedRNTupleError
 
@@ -72,18 +73,43 @@ class Page:
     checksum: bool
 
 
+#: One row per page of a column in a cluster: a compact table (32 bytes a page) rather than
+#: Python objects, since a chunk of a PHYSLITE file lists thousands of pages.
+PAGE_TABLE = np.dtype(
+    [("elements", np.int64), ("offset", np.int64), ("size", np.int64), ("checksum", np.bool_)]
+)
+
+
 @dataclass
 class ColumnInCluster:
-    """A physical column in one cluster: its pages, first element and compression."""
+    """A physical column in one cluster: its pages (a :data:`PAGE_TABLE`), first element and
+    compression."""
 
-    pages: list[Page]
+    table: NDArray[np.void]
     first_element: int
     compression: int
     suppressed: bool
 
     @property
     def elements(self) -> int:
-        return sum(p.elements for p in self.pages)
+        return int(self.table["elements"].sum())
+
+    @property
+    def compressed_bytes(self) -> int:
+        """The pages' bytes on disk, their checksums included."""
+        return int(self.table["size"].sum() + 8 * self.table["checksum"].sum())
+
+    @property
+    def pages(self) -> list[Page]:
+        """The pages as objects (for inspection; readers use :attr:`table`)."""
+        return [
+            Page(
+                int(row["elements"]),
+                Locator(int(row["offset"]), int(row["size"])),
+                bool(row["checksum"]),
+            )
+            for row in self.table
+        ]
 
 
 class ClusterColumns:
@@ -372,7 +398,7 @@ def _column_pages(data: bytes, pos: int, end: int) -> ColumnInCluster:
     """One column's inner list frame: pages, element offset, compression."""
     _size, npages = _LIST_HEAD.unpack_from(data, pos)
     at = pos + _LIST_HEAD.size
-    pages = []
+    rows = []
     for _ in range(npages):
         if at + _PAGE.size > end:
             raise RNTupleFormatError("the page list is cut short (a page description)")
@@ -381,10 +407,11 @@ def _column_pages(data: bytes, pos: int, end: int) -> ColumnInCluster:
             cursor = Frames(data, "page list", at + 4, end)
             locator = cursor.locator()
             at = cursor.pos
+            offset, locator_size = locator.offset, locator.size
         else:
-            locator = Locator(offset, locator_size)
             at += _PAGE.size
-        pages.append(Page(abs(elements), locator, elements < 0))
+        rows.append((abs(elements), offset, locator_size, elements < 0))
+    table = np.array(rows, PAGE_TABLE)
     if at + 8 > end:
         raise RNTupleFormatError("the page list is cut short (a column's element offset)")
     (element_offset,) = _I64.unpack_from(data, at)
@@ -394,4 +421,4 @@ def _column_pages(data: bytes, pos: int, end: int) -> ColumnInCluster:
         if at + 12 > end:
             raise RNTupleFormatError("the page list is cut short (compression settings)")
         (compression,) = struct.unpack_from("<I", data, at + 8)
-    return ColumnInCluster(pages, 0 if suppressed else element_offset, compression, suppressed)
+    return ColumnInCluster(table, 0 if suppressed else element_offset, compression, suppressed)

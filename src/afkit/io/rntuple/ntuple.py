@@ -74,7 +74,7 @@ class _Context:
 
 
 class RNTuple:
-    """One RNTuple of a ROOT file (``source``: a byte source with ``ranges``)."""
+    """One RNTuple of a ROOT file (``source``: a byte source with ``ranges`` and ``each_range``)."""
 
     def __init__(self, source: Any, key: Key, path: str) -> None:
         self.source = source

@@ -274,7 +274,8 @@ def read_column(
 ) -> NDArray[Any]:
     """The elements of the parts, back to back, decoded into one array of ``dtype``.
 
-    All pages are requested in one call, each checked and decompressed into its place;
+    Pages come from ``source.each_range`` (a local file reads each as it is decoded, so
+    one compressed page is held at a time), each checked and decompressed into its place;
     plain columns of the memory type decompress straight into the result.  Index columns
     keep their per-cluster counting (callers add each cluster's base); a ``switch`` column
     gives (index, tag) rows.  ``lead`` zero elements come first (room for an offsets
@@ -297,12 +298,18 @@ def read_column(
                 f"{where}: a cluster holds {stored} elements of a column, its field {part.elements}"
             )
         at += part.elements - stored  # leading zeros of a column added within the cluster
-        for page in info.pages:
-            extra = 8 if page.checksum else 0
-            ranges.append((page.locator.offset, page.locator.offset + page.locator.size + extra))
-            plan.append((number, at, column, page.elements, page.checksum))
-            at += page.elements
-    raws = source.ranges(ranges) if ranges else []
+        table = info.table
+        for elements, offset, size, checksum in zip(
+            table["elements"].tolist(),
+            table["offset"].tolist(),
+            table["size"].tolist(),
+            table["checksum"].tolist(),
+            strict=True,
+        ):
+            ranges.append((offset, offset + size + (8 if checksum else 0)))
+            plan.append((number, at, column, elements, checksum))
+            at += elements
+    raws = source.each_range(ranges) if ranges else iter(())
     scratch = np.empty(0, np.uint8)
     for page_number, (raw, (number, at, column, n, checksum)) in enumerate(
         zip(raws, plan, strict=True)
@@ -319,7 +326,7 @@ def read_column(
             buffer = target.view(np.uint8)
         else:
             if len(scratch) < size:
-                scratch = np.empty(max(size, 2 * len(scratch)), np.uint8)
+                scratch = np.empty(size, np.uint8)
             buffer = scratch[:size]
         try:
             decompress_into(body, buffer)
@@ -327,6 +334,7 @@ def read_column(
             raise PageError(f"{here}: {err}") from err
         if not direct:
             _decode_into(buffer, n, ctype, column, target)
+        del raw, body
     return out
 
 

@@ -232,7 +232,7 @@ class RNTupleReader(CachedReads):
             for column in columns:
                 info = cluster.columns.get(column)
                 if info is not None:
-                    total += sum(p.locator.size for p in info.pages)
+                    total += int(info.table["size"].sum())
         return total
 
     def flat(self, name: str) -> NDArray[Any]:

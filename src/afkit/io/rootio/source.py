@@ -3,7 +3,9 @@
 Local reads go straight to the operating system (a few microseconds per basket) instead of
 through a general-purpose I/O layer with its own threads (a quarter of a millisecond per
 request); remote files (XRootD, HTTP) keep uproot's fsspec sources, which batch requests.
-Both count the bytes requested, so ``Events.bytes_read`` stays exact.
+Both count the bytes requested, so ``Events.bytes_read`` stays exact.  ``each_range``
+hands ranges over one at a time: a local file reads each when it is wanted (a caller then
+holds one compressed page, not a column's worth), a remote file still asks for all at once.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import os
 import queue
 import threading
 import weakref
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -41,6 +44,12 @@ class LocalBytes:
             self.num_requested_bytes += sum(stop - start for start, stop in ranges)
         return out
 
+    def each_range(self, ranges: list[tuple[int, int]]) -> Iterator[NDArray[np.uint8]]:
+        """The ranges' bytes in order, each read only when the caller asks for it."""
+        for span in ranges:
+            (data,) = self.ranges([span])
+            yield data
+
     def close(self) -> None:
         self._finalizer()
 
@@ -60,6 +69,10 @@ class UprootBytes:
             return []
         chunks = self._source.chunks(ranges, notifications=queue.Queue())
         return [np.asarray(chunk.raw_data, dtype=np.uint8) for chunk in chunks]
+
+    def each_range(self, ranges: list[tuple[int, int]]) -> Iterator[NDArray[np.uint8]]:
+        """The ranges' bytes in order; all are requested together (one round trip)."""
+        yield from self.ranges(ranges)
 
 
 def byte_source(path: str, uproot_source: Any) -> LocalBytes | UprootBytes:
