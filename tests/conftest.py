@@ -25,6 +25,12 @@ R24 = "uproot-issue-951.root"
 NANO = "nanoAOD_2015_CMS_Open_Data_ttbar.root"
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Keep the tests' stored schemas (afkit.io.schema_store) apart from the user's own."""
+    if "AFKIT_CACHE_DIR" not in os.environ:
+        os.environ["AFKIT_CACHE_DIR"] = tempfile.mkdtemp(prefix="afkit-test-cache-")
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--run-gpu", action="store_true", default=False, help="run gpu-marked tests")
 

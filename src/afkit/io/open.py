@@ -27,6 +27,7 @@ from afkit.exceptions import (
     MissingTreeError,
     UnknownEncodingError,
 )
+from afkit.io import schema_store
 from afkit.io.filespec import is_remote, normalize_source, open_file
 from afkit.io.nanoaod import build_nanoaod_schema
 from afkit.io.physlite import streamers
@@ -305,7 +306,9 @@ def structure_key(ttree: Any) -> int:
 def cached_schema(ttree: TreeHandle, build: Any) -> Any:
     """Schemas depend only on the tree's structure: build once per open tree and once per
     distinct structure in this process (small LRU).  With afkit's own metadata the structure
-    is known without uproot's tree model, which is built only to make a new schema."""
+    is known without uproot's tree model, which is built only to make a new schema — and a
+    schema built for that structure by an earlier process is taken from the on-disk store
+    (:mod:`afkit.io.schema_store`) instead."""
     cache = ttree.cache.setdefault("schema", {})
     if build in cache:
         return cache[build]
@@ -317,8 +320,14 @@ def cached_schema(ttree: TreeHandle, build: Any) -> Any:
     if key in _SCHEMAS:
         _SCHEMAS.move_to_end(key)
     else:
-        with ttree.interpreting(f"the branch types of tree {ttree.name!r}"):
-            _SCHEMAS[key] = build(ttree.uproot)
+        native = isinstance(layout, tuple) and layout[:1] == ("native",)
+        stored = schema_store.load(build, layout) if native else None
+        if stored is None:
+            with ttree.interpreting(f"the branch types of tree {ttree.name!r}"):
+                stored = build(ttree.uproot)
+            if native:
+                schema_store.save(build, layout, stored)
+        _SCHEMAS[key] = stored
         while len(_SCHEMAS) > _SCHEMA_CACHE_SIZE:
             _SCHEMAS.popitem(last=False)
     cache[build] = _SCHEMAS[key]

@@ -13,6 +13,7 @@ uproot for the whole tree: never a partial or guessed result.
 
 from __future__ import annotations
 
+import hashlib
 import struct
 import threading
 from collections.abc import Iterator
@@ -153,15 +154,19 @@ class TreeMeta:
             for b in self.located()
         ]
 
-    def structure_key(self) -> int:
+    def structure_key(self) -> str:
         """A hash of every top-level branch's identity: its class, name and title (a flat
         branch's title is its leaf list, types included), the class version, the number of
         sub-branches and, for object branches, the C++ class, streamer checksum and type
         codes.  Sub-branches of a split object follow from its class and the file's
         streamers, which the caller adds.  Computed without decoding any branch: the
-        branches the compiled scan read enter through its digest of the same members."""
+        branches the compiled scan read enter through its digest of the same members.
+
+        A SHA-1 digest (hex), the same in every process, so that it can name a schema kept
+        on disk (see :mod:`afkit.io.schema_store`)."""
         general = tuple(b.identity for b in self._slots if isinstance(b, _Located))
-        return hash((len(self._slots), self._scan_digest, general))
+        text = repr((len(self._slots), self._scan_digest, general))
+        return hashlib.sha1(text.encode("utf-8", "surrogateescape")).hexdigest()
 
 
 def parse_tree(data: Any, key_length: int, name: str) -> TreeMeta:
