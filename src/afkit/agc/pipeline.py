@@ -50,6 +50,7 @@ class AGCResult:
                 "events_skipped": self.report.events_skipped,
                 "complete": self.report.complete,
                 "from_checkpoint": self.report.from_checkpoint,
+                "bytes_read": self.report.bytes_read,
                 "lost_workers": [w.describe() for w in self.report.lost_workers],
                 "retried": [f"{r.chunk} ({r.reason})" for r in self.report.retried],
                 "dashboard": self.report.dashboard,

@@ -271,7 +271,8 @@ def agc_command(
     click.echo(f"fileset: {fileset_path}")
     click.echo(
         f"processed {report.events_processed} of {report.events_planned} events in "
-        f"{report.chunks} chunks ({executor}, {backend}); histograms "
+        f"{report.chunks} chunks ({executor}, {backend}; {report.bytes_read / 1e6:.1f} MB "
+        f"read); histograms "
         f"{result.seconds['histograms']:.1f} s, fit {result.seconds['fit']:.1f} s"
     )
     if report.from_checkpoint:

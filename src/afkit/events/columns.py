@@ -232,8 +232,8 @@ class _SourceColumns:
             raise MissingBranchError(
                 "field", target, targets, file=self.source.file, where=f"{collection}.{link}"
             )
-        content = resolver.content(target, targets[target]).astype(np.float64, copy=False)
-        return gather(resolver.index(), content)
+        index, content = resolver.field_values(target, targets[target])
+        return gather(index, content.astype(np.float64, copy=False))
 
 
 def _element(offsets: Any, content: Any, element: int, what: str, source: Any) -> Any:

@@ -73,7 +73,8 @@ class LinkResolver:
         self.candidates = link_candidates(spec.link_class, source.schema)
 
     @cached_property
-    def _resolved(self) -> tuple[NDArray[np.int64], list[str]]:
+    def _matched(self) -> tuple[NDArray[np.int64], list[str], dict[int, int]]:
+        """Each link's event, the candidates the links point into, and key -> candidate."""
         source = self.source
         links = source.links(self.collection, self.field)
         spec = source.field(self.collection, self.field)
@@ -106,7 +107,13 @@ class LinkResolver:
         referenced, key_to_target = match({})
         if present - set(key_to_target):
             referenced, key_to_target = match(source.event_format_keys())
-        offsets = [source.offsets(name) for name in referenced]
+        return event, referenced, key_to_target
+
+    @cached_property
+    def _resolved(self) -> tuple[NDArray[np.int64], list[str]]:
+        event, referenced, key_to_target = self._matched
+        links = self.source.links(self.collection, self.field)
+        offsets = [self.source.offsets(name) for name in referenced]
         index = resolve_links(event, links.keys, links.indices, key_to_target, offsets)
         return index, referenced
 
@@ -123,6 +130,29 @@ class LinkResolver:
         links = self.source.links(self.collection, self.field)
         assert links.inner_offsets is not None
         return links.inner_offsets
+
+    def field_values(
+        self, name: str, dtype: np.dtype[Any]
+    ) -> tuple[NDArray[np.int64], NDArray[Any]]:
+        """(position of each link, content) for target field ``name`` alone.
+
+        Links are resolved against the field's own per-event counts, so nothing but the
+        field is read: no other branch of the targets is needed to count their objects.
+        (An xAOD variable's vector holds object ``i`` at place ``i``, so a link whose index
+        lies within it finds its object's value; one beyond it — a decoration the event
+        does not store — gives -1, as :meth:`index` and :meth:`content` give NaN there.)
+        Constant fields (not stored) fall back to :meth:`index` and :meth:`content`.
+        """
+        event, referenced, key_to_target = self._matched
+        raw = [self.source.field_list(c, name) for c in referenced]
+        if not referenced or any(r is None for r in raw):
+            return self.index(), self.content(name, dtype)
+        lists = [r for r in raw if r is not None]
+        links = self.source.links(self.collection, self.field)
+        offsets = [o for o, _ in lists]
+        index = resolve_links(event, links.keys, links.indices, key_to_target, offsets)
+        content = np.concatenate([c for _, c in lists]).astype(dtype, copy=False)
+        return index, content
 
     def content(self, name: str, dtype: np.dtype[Any]) -> NDArray[Any]:
         """Field ``name`` of every referenced target, concatenated in resolver order."""

@@ -215,6 +215,17 @@ class EventSource:
         out[_object_mask(offsets, present)] = content
         return out
 
+    def field_list(
+        self, collection: str, name: str
+    ) -> tuple[NDArray[np.int64], NDArray[Any]] | None:
+        """A ``vector<T>`` field as stored: its own per-event offsets and its (converted)
+        values, with no check against the collection's counts; ``None`` for other kinds."""
+        spec = self.field(collection, name)
+        if spec.kind != "list":
+            return None
+        field_offsets, content = self.reader.jagged(spec.branch)
+        return field_offsets, self._convert(spec, content)
+
     def _constant(self, collection: str, spec: FieldSpec) -> NDArray[Any]:
         assert spec.constant is not None
         values = np.full(int(self.offsets(collection)[-1]), spec.constant, dtype=np.float64)

@@ -190,6 +190,7 @@ def run(
                     item.sample, item.key, f"{outcome.attempts} attempts (transient I/O errors)"
                 )
             )
+        report.bytes_read += outcome.bytes_read
         if error is None:
             results[i] = value
             account.processed += item.events

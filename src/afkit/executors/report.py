@@ -76,6 +76,7 @@ class RunReport:
     workers_started: int = 0  # local worker processes forked for this run (0: a warm pool's)
     lost_workers: list[LostWorker] = field(default_factory=list)  # local workers that died
     retried: list[RetriedChunk] = field(default_factory=list)  # items run more than once
+    bytes_read: int = 0  # file bytes the processed items read (none for checkpointed ones)
 
     @property
     def events_planned(self) -> int:

@@ -14,13 +14,14 @@ class Outcome(NamedTuple):
     """What processing one work item gave: its accumulator, or the error that stopped it.
 
     ``attempts`` counts the tries (more than one after transient I/O errors); ``worker`` is
-    the process id that ran it.
+    the process id that ran it; ``bytes_read`` the file bytes its (last) try read.
     """
 
     value: Any
     error: str | None
     attempts: int = 1
     worker: int = 0
+    bytes_read: int = 0
 
 
 def is_transient(err: BaseException) -> bool:
@@ -59,7 +60,8 @@ def process_item(
             context = WorkContext(
                 item.sample, item.file, item.entry_start, item.entry_stop, metadata
             )
-            return Outcome(processor.process(events, context), None, attempt + 1, worker)
+            value = processor.process(events, context)
+            return Outcome(value, None, attempt + 1, worker, events.bytes_read)
         except (OSError, TimeoutError, AfkitError) as err:
             if not is_transient(err):
                 return Outcome(None, f"{type(err).__name__}: {err}", attempt + 1, worker)
