@@ -225,12 +225,24 @@ def main() -> None:
     for fn in cases.values():  # warm-up: JIT, imports, page cache
         fn()
     times: dict[str, list[float]] = {name: [] for name in cases}
-    for _ in range(args.repeat):
-        for name, fn in cases.items():
-            gc.collect()
-            start = time.perf_counter()
-            fn()
-            times[name].append(time.perf_counter() - start)
+    # pairs compared with each other are interleaved among themselves, each pair on its
+    # own, so that no pair member always follows a peer's large allocations (uproot's
+    # gigabyte of Python objects disturbs whatever runs after it by tens of percent)
+    groups = [
+        ["afkit_rntuple_fields", "uproot_rntuple_fields", "zstd_floor"],
+        ["afkit_rntuple_reader", "afkit_ttree_reader"],
+        ["agc_rntuple", "agc_ttree"],
+        [n for n in cases if n.startswith("rdataframe")],
+        ["afkit_rntuple_open", "uproot_rntuple_open"],
+    ]
+    assert sorted(n for g in groups for n in g) == sorted(cases)
+    for group in groups:
+        for _ in range(args.repeat):
+            for name in group:
+                gc.collect()
+                start = time.perf_counter()
+                cases[name]()
+                times[name].append(time.perf_counter() - start)
 
     # peak traced memory of reading a chunk of whole clusters through the decoder
     clusters = nt.clusters()
@@ -308,7 +320,9 @@ def main() -> None:
         },
         "versions": versions("afkit", "uproot", "awkward", "numpy", "cramjam", "root"),
         "notes": (
-            "one core, one process, interleaved, best of repeat after a warm-up; files opened "
+            "one core, one process, best of repeat after a warm-up, the cases of each compared "
+            "pair interleaved among themselves (reading: afkit, uproot, floor; reader: "
+            "RNTuple, TTree; AGC: RNTuple, TTree; RDataFrame; open: afkit, uproot); files opened "
             "afresh per run (afkit: anchor, header, footer, page list; uproot: open + "
             "EventData); the floor decompresses exactly the fields' pages, already in memory. "
             "*_reader cases return the event model's plain buffers (links as key/index "
