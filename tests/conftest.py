@@ -25,10 +25,21 @@ R24 = "uproot-issue-951.root"
 NANO = "nanoAOD_2015_CMS_Open_Data_ttbar.root"
 
 
+_OWN_CACHE: list[str] = []
+
+
 def pytest_configure(config: pytest.Config) -> None:
     """Keep the tests' stored schemas (afkit.io.schema_store) apart from the user's own."""
     if "AFKIT_CACHE_DIR" not in os.environ:
         os.environ["AFKIT_CACHE_DIR"] = tempfile.mkdtemp(prefix="afkit-test-cache-")
+        _OWN_CACHE.append(os.environ["AFKIT_CACHE_DIR"])
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    for folder in _OWN_CACHE:
+        shutil.rmtree(folder, ignore_errors=True)
+        if os.environ.get("AFKIT_CACHE_DIR") == folder:
+            del os.environ["AFKIT_CACHE_DIR"]
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
