@@ -41,7 +41,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import afkit
-from _common import summary, versions, write_result
+from _common import summary, versions, write_result, zstd_floor
 from afkit.agc.columns import ChunkColumns
 from afkit.agc.processor import AGCProcessor
 from afkit.fileset import Fileset
@@ -94,30 +94,6 @@ def floor_inputs(nt: RNTuple, names: list[str]) -> tuple[list[np.ndarray], list[
                     outputs.append(np.empty(size, np.uint8))
                     compressed += page.locator.size
     return pages, outputs, compressed
-
-
-def zstd_floor(pages: list[np.ndarray], outputs: list[np.ndarray]) -> int:
-    """ROOT's block framing (9-byte headers) around zstd frames, decompressed into place."""
-    import cramjam
-
-    total = 0
-    for raw, out in zip(pages, outputs, strict=True):
-        if len(raw) == len(out):
-            out[:] = raw
-            total += len(out)
-            continue
-        pos = filled = 0
-        view = memoryview(raw.data)
-        while pos < len(raw):
-            csize = int.from_bytes(view[pos + 3 : pos + 6], "little")
-            usize = int.from_bytes(view[pos + 6 : pos + 9], "little")
-            cramjam.zstd.decompress_into(
-                view[pos + 9 : pos + 9 + csize], out[filled : filled + usize]
-            )
-            pos += 9 + csize
-            filled += usize
-        total += filled
-    return total
 
 
 def reader_read(path: str, branches: list[str]) -> int:

@@ -244,9 +244,15 @@ class Varied:
         lepton) finds the objects once and gathers each column from those positions."""
         from afkit.kernels import array_module, backend_of
 
-        xp = array_module(backend_of(self.values))
+        backend = backend_of(self.values)
+        xp = array_module(backend)
         positions = self._leading_positions(i, mask)
         out = xp.empty(positions.shape, dtype=np.float64)
+        if backend == "cpu" and self.values.shape[1]:
+            from afkit.kernels._cpu import take_per_row
+
+            take_per_row(self.values, positions, out)  # one compiled pass over every row
+            return self._per_event(out)
         for row in range(len(self.names)):  # a row of a broadcast column is a plain 1-d view
             found = positions[row]
             values = self.values[row]
