@@ -81,3 +81,13 @@ def test_a_decoration_some_events_lack_gives_nan_there_in_both(
     assert np.array_equal(fast[~lacking], stored[~lacking], equal_nan=True)
     assert np.count_nonzero(~np.isnan(fast[~lacking])) > 10
     assert [b for b in read if b.startswith("BTagging")] == [SPARSE]
+
+
+def test_distinct_keys_equal_numpys_unique() -> None:
+    from afkit.events.linking import _distinct
+
+    rng = np.random.default_rng(5)
+    cases = [np.array([], np.uint32), np.full(50, 7, np.uint32), np.zeros(9, np.uint32)]
+    cases += [rng.choice(np.array(c, np.uint32), 200) for c in ([0, 9], [3, 9], [0, 3, 9])]
+    for keys in cases:
+        assert _distinct(keys) == set(np.unique(keys).tolist())

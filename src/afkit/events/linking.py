@@ -89,7 +89,7 @@ class LinkResolver:
             assert links.offsets is not None
             event = event_of_each(links.offsets)
 
-        present = set(np.unique(links.keys).tolist()) - {0}  # 0: a null link
+        present = _distinct(links.keys) - {0}  # 0: a null link
 
         def match(event_format: dict[str, int]) -> tuple[list[str], dict[int, int]]:
             referenced: list[str] = []
@@ -160,3 +160,17 @@ class LinkResolver:
         if not parts:
             return np.zeros(0, dtype)
         return np.concatenate(parts).astype(dtype, copy=False)
+
+
+def _distinct(keys: NDArray[Any]) -> set[int]:
+    """The distinct StoreGate keys of a chunk's links.  A link field nearly always points
+    into one container (one key, perhaps with null links): two reductions tell, where a
+    sort of every link would take ten times longer."""
+    if len(keys) == 0:
+        return set()
+    low, high = int(keys.min()), int(keys.max())
+    if low == high:
+        return {low}
+    if low == 0 and not np.any((keys != 0) & (keys != high)):
+        return {0, high}
+    return {int(k) for k in np.unique(keys).tolist()}
