@@ -226,7 +226,10 @@ import afkit
 from afkit.agc import AGCProcessor
 from afkit.fileset import Fileset
 fileset = Fileset.load(sys.argv[1])
-_, report = afkit.run(AGCProcessor(), fileset, executor="processes", workers=1, chunksize=5000)
+chunksize = int(sys.argv[2]) if len(sys.argv) > 2 else 5000
+_, report = afkit.run(
+    AGCProcessor(), fileset, executor="processes", workers=1, chunksize=chunksize
+)
 assert report.complete
 peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
 print(json.dumps({"events": report.events_processed, "worker_peak_rss_mb": peak}))
@@ -372,11 +375,61 @@ def memory(fileset: Fileset, folder: Path) -> dict[str, Any]:
     return out
 
 
+def real_sized(fileset: Fileset, folder: Path, chunksize: int) -> dict[str, Any]:
+    """On files of real size: 1 -> 2 workers, and a worker's memory against its chunk.
+
+    The memory bound compares what a worker adds while it processes chunks of ``chunksize``
+    events with the decompressed bytes of one such chunk's baskets (the needed branches
+    only): the worker's peak RSS with these chunks, less its peak with 1000-event chunks of
+    the same files (imports, compiled kernels, schema and open files: the same in both)."""
+    from bench_agc import basket_floor_inputs, branches_read
+
+    sample = next(s for s in fileset.samples.values() if not s.is_data)
+    first = sample.files[0]
+    one = dataclasses.replace(
+        fileset, samples={sample.name: dataclasses.replace(sample, files=[first])}
+    )
+    _, outputs = basket_floor_inputs(one, branches_read(fileset))
+    per_event = sum(len(o) for o in outputs) / first.events
+    columns = per_event * min(chunksize, first.events)
+    path = fileset.save(folder / "fileset-real.json")
+    peak = {}
+    for size in (1000, chunksize):
+        done = subprocess.run(
+            [sys.executable, "-c", RSS, str(path), str(size)],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        peak[size] = json.loads(done.stdout.strip().splitlines()[-1])["worker_peak_rss_mb"]
+    added = (peak[chunksize] - peak[1000]) * 2**20
+    return {
+        "events": sum(s.events for s in fileset.samples.values()),
+        "files": sum(len(s.files) for s in fileset.samples.values()),
+        "chunksize": chunksize,
+        "scaling": scaling(fileset, chunksize, repeats=5),
+        "memory": {
+            "chunk_decompressed_columns_mb": columns / 2**20,
+            "worker_peak_rss_mb": {str(k): v for k, v in peak.items()},
+            "added_by_the_chunks_mb": added / 2**20,
+            "added_over_columns": added / columns,
+            "bound": "added <= 2 x the chunk's decompressed columns",
+            "bound_met": added <= 2 * columns,
+        },
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--fileset", default=None, help="default: afkit's default AGC dataset")
     parser.add_argument("--chunksize", type=int, default=10_000)
     parser.add_argument("--chunks", type=int, default=400)
+    parser.add_argument(
+        "--real-sized",
+        action="store_true",
+        help="only scaling and worker memory, on a dataset of real-sized files "
+        "(benchmarks/results/executors_real_sized.json; use --chunksize 100000)",
+    )
     args = parser.parse_args()
     if args.fileset is None:
         from afkit.agc import default_dataset
@@ -395,6 +448,16 @@ def main() -> None:
     )
     import tempfile
 
+    if args.real_sized:
+        with tempfile.TemporaryDirectory() as tmp:
+            real = real_sized(absolute, Path(tmp), args.chunksize)
+        real["fileset"] = args.fileset
+        real["versions"] = versions("afkit", "dask", "distributed", "numpy", "awkward")
+        out = write_result("executors_real_sized", real)
+        print({k: round(v["efficiency"], 2) for k, v in real["scaling"].items()})
+        print(real["memory"])
+        print(f"wrote {out}")
+        return
     with tempfile.TemporaryDirectory() as tmp:
         payload = {
             "fileset": args.fileset,
