@@ -132,16 +132,43 @@ def test_links_resolve_to_the_right_btagging_entries(dataset: Fileset) -> None:
     assert afkit.inspect(dataset.resolve(dataset.samples["ttbar"].files[0])).undecodable == ()
 
 
+_COFFEA_READS = """
+import json, sys
+import awkward as ak
+from coffea import nanoevents
+events = nanoevents.NanoEventsFactory.from_root(
+    {sys.argv[1]: "CollectionTree"}, schemaclass=nanoevents.PHYSLITESchema, mode="eager"
+).events()
+print(json.dumps({"jets_pt": ak.to_list(events.Jets.pt),
+                  "electrons_eta": ak.to_list(events.Electrons.eta)}))
+"""
+
+
 def test_coffea_physlite_schema_opens_a_generated_file(dataset: Fileset) -> None:
-    nanoevents = pytest.importorskip("coffea.nanoevents")
+    """In a process of its own, as a user opens it: uproot keeps one model per class name
+    and version for a whole process, so after a real release-24 file has defined
+    ``DataVector<xAOD::Jet_v1>`` (other tests read one) coffea would skip this file's
+    ``AnalysisJets`` interface branch with a warning."""
+    import json
+    import subprocess
+    import sys
+
+    pytest.importorskip("coffea.nanoevents")
     path = dataset.resolve(dataset.samples["ttbar"].files[0])
-    events = nanoevents.NanoEventsFactory.from_root(
-        {path: "CollectionTree"}, schemaclass=nanoevents.PHYSLITESchema, mode="eager"
-    ).events()
+    done = subprocess.run(
+        [sys.executable, "-W", "error::UserWarning", "-c", _COFFEA_READS, str(path)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    theirs = json.loads(done.stdout.strip().splitlines()[-1])
     ours = afkit.read(path, units="MeV")
-    assert len(events) == len(ours)
-    assert ak.array_equal(events.Jets.pt, ours.Jets.pt, check_parameters=False)
-    assert ak.array_equal(events.Electrons.eta, ours.Electrons.eta, check_parameters=False)
+    assert len(theirs["jets_pt"]) == len(ours)
+    assert ak.array_equal(ak.Array(theirs["jets_pt"]), ours.Jets.pt, check_parameters=False,
+                          dtype_exact=False)  # fmt: skip
+    assert ak.array_equal(ak.Array(theirs["electrons_eta"]), ours.Electrons.eta,
+                          check_parameters=False, dtype_exact=False)  # fmt: skip
 
 
 def _m_bjj(dataset: Fileset, name: str) -> dict[str, np.ndarray]:
