@@ -249,7 +249,7 @@ class Varied:
         positions = self._leading_positions(i, mask)
         out = xp.empty(positions.shape, dtype=np.float64)
         if backend == "cpu" and self.values.shape[1]:
-            from afkit.kernels._cpu import take_per_row
+            from afkit.analysis._compiled import take_per_row
 
             take_per_row(self.values, positions, out)  # one compiled pass over every row
             return self._per_event(out)
@@ -414,7 +414,7 @@ def pair_mass(
     inputs = (pt1, eta1, phi1, m1, pt2, eta2, phi2, m2)
     arrays = [x.values if isinstance(x, Varied) else x for x in inputs]
     if backend_of(*[a for a in arrays if hasattr(a, "shape")]) == "cpu":
-        from afkit.analysis._two_body import two_body_mass
+        from afkit.analysis._compiled import two_body_mass
 
         with np.errstate(invalid="ignore"):
             return two_body_mass(*inputs)

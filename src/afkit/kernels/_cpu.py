@@ -356,14 +356,3 @@ def leading_values(offsets, values, mask, k):
                 out[found, event] = values[i]
                 found += 1
     return out
-
-
-@numba.njit(cache=True, nogil=True)
-def take_per_row(values, positions, out):
-    """``out[r, e] = values[r, positions[r, e]]``, NaN where the position is -1 (``values``
-    may be a broadcast view: a row stride of 0)."""
-    rows, n = positions.shape
-    for r in range(rows):
-        for e in range(n):
-            p = positions[r, e]
-            out[r, e] = values[r, p] if p >= 0 else np.nan
