@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
+import os
 import signal
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -192,6 +194,42 @@ def test_a_killed_worker_loses_nothing(
     assert lost_chunk.endswith("::14-21")
     assert lost_chunk in {r.chunk for r in report.retried}
     assert "killed by SIGKILL" in report.faults()[0]
+
+
+def test_a_dead_workers_code_is_read_while_another_thread_reaps_it() -> None:
+    """The executor's thread reaps workers too: for a moment after it collected a dead
+    worker's status, ``Process.exitcode`` reads None.  The pool waits for the code (the
+    killed worker went unreported in about one CI run in two before)."""
+    import multiprocessing
+
+    from afkit.executors.local import _exit_code
+
+    ended = multiprocessing.get_context("fork").Process(target=os._exit, args=(3,))
+    ended.start()
+    ended.join()
+
+    class BeingReaped:
+        """An ended process whose status is stored only at the fourth look."""
+
+        sentinel = ended.sentinel
+        looks = 0
+
+        @property
+        def exitcode(self) -> int | None:
+            self.looks += 1
+            return ended.exitcode if self.looks > 3 else None
+
+    assert _exit_code(BeingReaped(), timeout=1.0) == 3
+    running = multiprocessing.get_context("fork").Process(target=time.sleep, args=(5,))
+    running.start()
+    try:
+        started = time.monotonic()
+        assert _exit_code(running, timeout=0.2) is None  # alive: no wait past the timeout
+        assert time.monotonic() - started < 1.0
+    finally:
+        running.kill()
+        running.join()
+    assert _exit_code(running, timeout=1.0) == -signal.SIGKILL
 
 
 def test_a_worker_lost_between_runs_is_replaced(fileset: Fileset, reference: Any) -> None:

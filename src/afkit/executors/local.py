@@ -251,6 +251,28 @@ def process_shipped(
         _note("-")
 
 
+def _exit_code(process: Any, timeout: float) -> int | None:
+    """Driver side: the exit code of a worker process, or None if it still runs after
+    ``timeout`` seconds.
+
+    The executor's own thread reaps its workers as well.  When it has collected a worker's
+    status from the kernel but not yet stored it (it waits for the interpreter lock, which
+    this thread holds), ``Process.exitcode`` reads None although the process is gone; its
+    sentinel tells the two apart, and the stored code follows within moments."""
+    from multiprocessing.connection import wait
+
+    try:
+        ended = bool(wait([process.sentinel], timeout))
+    except (OSError, ValueError):  # sentinel closed: the process was joined and closed
+        ended = True
+    code: int | None = process.exitcode
+    give_up = time.monotonic() + 5.0
+    while ended and code is None and time.monotonic() < give_up:
+        time.sleep(0.001)  # lets the reaping thread store the status
+        code = process.exitcode
+    return code
+
+
 class ProcessPool:
     """Local worker processes kept from one :func:`afkit.run` to the next.
 
@@ -317,8 +339,7 @@ class ProcessPool:
         processes = dict(getattr(self._executor, "_processes", None) or {})
         lost = []
         for pid, process in sorted(processes.items()):
-            process.join(timeout=1.0)
-            code = process.exitcode
+            code = _exit_code(process, timeout=1.0)
             if code in (0, None, -signal.SIGTERM):  # alive, done, or ended by the pool itself
                 continue
             index = _noted(self._tracking, pid)
