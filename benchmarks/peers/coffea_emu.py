@@ -19,6 +19,8 @@ from coffea.analysis_tools import PackedSelection, Weights
 
 vector.register_awkward()
 
+#: The muon mass in GeV (PDG): PHYSLITE stores none.
+MUON_MASS_GEV = 0.1056583755
 SCALE = {"nominal": 1.0, "lep_scale_up": 1.01, "lep_scale_down": 0.99}
 BINS = {"m_emu": (30, 0, 300), "lead_jet_pt": (30, 0, 600), "n_bjets": (6, 0, 6)}
 
@@ -81,12 +83,12 @@ class CoffeaEmu(processor.ProcessorABC):  # type: ignore[misc]
             gen_names = list(sums)[1 : mcw.shape[1]] if sums else []
             gen = {k: mcw[:, i + 1] * norm / sums[k] for i, k in enumerate(gen_names)}
 
-        def leptons(objects: Any, tight: Any, factor: float) -> tuple[Any, Any]:
+        def leptons(objects: Any, tight: Any, factor: float, mass: Any) -> tuple[Any, Any]:
             pt = gev(objects.pt) * factor
             good = (pt > 25) & tight
             chosen = ak.zip(
                 {"pt": pt[good], "eta": objects.eta[good], "phi": objects.phi[good],
-                 "mass": gev(objects.m)[good], "charge": objects.charge[good]},
+                 "mass": (mass * ak.ones_like(pt))[good], "charge": objects.charge[good]},
                 with_name="Momentum4D",
             )  # fmt: skip
             return good, chosen
@@ -95,9 +97,13 @@ class CoffeaEmu(processor.ProcessorABC):  # type: ignore[misc]
             if meta["is_data"] and variation != "nominal":
                 continue
             good_el, e = leptons(
-                el, (abs(el.eta) < 2.47) & (el.DFCommonElectronsLHTight == 1), factor
+                el,
+                (abs(el.eta) < 2.47) & (el.DFCommonElectronsLHTight == 1),
+                factor,
+                gev(el.m),
             )
-            good_mu, m = leptons(mu, (abs(mu.eta) < 2.5) & (mu.quality == 0), factor)
+            # PHYSLITE stores no muon mass: the PDG value, in GeV
+            good_mu, m = leptons(mu, (abs(mu.eta) < 2.5) & (mu.quality == 0), factor, MUON_MASS_GEV)
             selection = PackedSelection()
             selection.add("good_runs", good_run)
             selection.add("e_mu", ak.to_numpy((ak.num(e) == 1) & (ak.num(m) == 1)))

@@ -18,6 +18,8 @@ Map of the package (the data flow from reading to results):
 * :mod:`afkit.analysis` — the analysis toolkit: selections and cutflows, weights and their
   variations, shape systematics in one pass, sums of weights from the files, good-run lists,
   correctionlib corrections.
+* :mod:`afkit.ml` — boosted-tree inference with afkit's kernels (xgboost JSON models, margins
+  bit for bit), and the BDT jet–parton assignment of semileptonic ttbar.
 * :mod:`afkit.agc` — the AGC ttbar measurement end to end, built on the public API.
 * :mod:`afkit.cli` — the ``afkit`` command (``inspect``, ``generate``, ``agc``).
 
@@ -88,6 +90,7 @@ _SUBPACKAGES = frozenset(
         "inspection",
         "io",
         "kernels",
+        "ml",
         "processor",
         "units",
         "version",

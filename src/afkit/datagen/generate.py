@@ -285,6 +285,9 @@ def _write_file(out: Path, task: _FileTask) -> tuple[float, int]:
                     run=DATA_RUN if task.sample.is_data else MC_RUN,
                     dsid=task.sample.dsid,
                     weights=weights,
+                    ml_rng=np.random.default_rng(
+                        [task.seed, task.sample_index, task.file_index, chunk_index, 0x5A1]
+                    ),
                 )
                 if mc:
                     pair: Any = data["EventInfoAuxDyn.mcEventWeights"]  # (offsets, values)

@@ -32,6 +32,12 @@ FILLER = {
 }
 #: tracks and calorimeter clusters per event (Poisson means) and their filler variables
 #: storage thresholds [GeV]: objects below are not reconstructed/kept, as in PHYSLITE
+#: Kinematic fields of each collection (muons store no ``m``, as in real PHYSLITE).
+KINEMATICS = ("pt", "eta", "phi", "m", "charge")
+#: Per generated parton kind (physics.PARTON_*): the AGC truth label (spec §8.8-8.9) ...
+PARTON_LABEL = np.array([0, 24, 6, -6, 0, 0, 0, 0], np.int32)
+#: ... and c of the track count N ~ Poisson(c ln(pt / GeV)) (quark- or gluon-like jets).
+NTRACKS_SCALE = np.array([3.2, 2.0, 2.4, 2.4, 1.2, 2.0, 2.4, 0.7])
 MIN_PT = {"jets": 15.0, "electrons": 4.5, "muons": 3.0, "photons": 10.0, "taus": 15.0}
 TRACKS_PER_EVENT, TRACK_FLOATS, TRACK_COUNTS = 180, 20, 8
 CLUSTERS_PER_EVENT, CLUSTER_FLOATS = 80, 14
@@ -50,14 +56,16 @@ def columns(*, is_data: bool) -> list[Column]:
     ]
     if not is_data:
         out += [
+            Column("AnalysisJetsAuxDyn.AGCPartonLabel", "vector", "int32"),
             Column("EventInfoAuxDyn.mcChannelNumber", "scalar", "uint32"),
             Column("EventInfoAuxDyn.mcEventNumber", "scalar", "uint64"),
             Column("EventInfoAuxDyn.mcEventWeights", "vector", "float32"),
         ]
-    for container, cls, floats, ints, flags in FILLER.values():
+    for key, (container, cls, floats, ints, flags) in FILLER.items():
         out.append(Column(container, "interface", target=cls))
         aux = f"{container}AuxDyn."
-        out += [Column(aux + f, "vector", "float32") for f in ("pt", "eta", "phi", "m", "charge")]
+        kinematics = ("pt", "eta", "phi", "charge") if key == "muons" else KINEMATICS
+        out += [Column(aux + f, "vector", "float32") for f in kinematics]
         out += [Column(aux + f"fillerF{i}", "vector", "float32") for i in range(floats)]
         out += [Column(aux + f"fillerI{i}", "vector", "int32") for i in range(ints)]
         out += [Column(aux + f"fillerB{i}", "vector", "int8") for i in range(flags)]
@@ -66,6 +74,7 @@ def columns(*, is_data: bool) -> list[Column]:
         Column("AnalysisMuonsAuxDyn.quality", "vector", "uint8"),
         Column("AnalysisJetsAuxDyn.NNJvtPass", "vector", "int8"),
         Column("AnalysisJetsAuxDyn.HadronConeExclTruthLabelID", "vector", "int32"),
+        Column("AnalysisJetsAuxDyn.DFCommonJets_QGTagger_NTracks", "vector", "int32"),
         Column("AnalysisJetsAuxDyn.btaggingLink", "link", target="BTagging_v1"),
         Column(BTAG_CONTAINER, "interface", target="DataVector<xAOD::BTagging_v1>"),
         Column(f"{BTAG_CONTAINER}AuxDyn.DL1dv01_pb", "vector", "float32"),
@@ -133,8 +142,14 @@ def fill(
     dsid: int,
     weights: NDArray[np.float64] | None,
     pileup_mu: float = 35.0,
+    ml_rng: np.random.Generator | None = None,
 ) -> dict[str, object]:
-    """Branch arrays for ``chunk`` (keys as in :func:`columns`)."""
+    """Branch arrays for ``chunk`` (keys as in :func:`columns`).
+
+    ``ml_rng`` draws the AGC ML step's jet track counts (spec §8.9): a stream of its own, so
+    that adding them changed no other branch (default: one seeded from ``first_event``)."""
+    if ml_rng is None:
+        ml_rng = np.random.default_rng([first_event, 0x5A1])
     n = chunk.n
     data: dict[str, object] = {
         "EventInfoAuxDyn.eventNumber": np.arange(first_event, first_event + n, dtype=np.uint64),
@@ -177,7 +192,8 @@ def fill(
         data[aux + "pt"] = (offsets, (pt * MEV).astype(np.float32))
         data[aux + "eta"] = (offsets, eta.astype(np.float32))
         data[aux + "phi"] = (offsets, phi.astype(np.float32))
-        data[aux + "m"] = (offsets, (mass * MEV).astype(np.float32))
+        if key != "muons":
+            data[aux + "m"] = (offsets, (mass * MEV).astype(np.float32))
         data[aux + "charge"] = (offsets, values.get("charge", np.zeros(k)).astype(np.float32))
         for i in range(floats):  # isolation-, shower- and calibration-like quantities
             data[aux + f"fillerF{i}"] = (
@@ -202,6 +218,11 @@ def fill(
             data[aux + "NNJvtPass"] = (offsets, passes.astype(np.int8))
             flavour = values.get("flavour", np.zeros(k))
             data[aux + "HadronConeExclTruthLabelID"] = (offsets, flavour.astype(np.int32))
+            parton = values.get("parton", np.zeros(k)).astype(np.int64)
+            tracks = ml_rng.poisson(NTRACKS_SCALE[parton] * np.log(pt))
+            data[aux + "DFCommonJets_QGTagger_NTracks"] = (offsets, tracks.astype(np.int32))
+            if weights is not None:  # truth: MC only
+                data[aux + "AGCPartonLabel"] = (offsets, PARTON_LABEL[parton])
             index = np.arange(k) - np.repeat(offsets[:-1], np.diff(offsets))
             data[aux + "btaggingLink"] = (
                 offsets,

@@ -57,6 +57,18 @@ TTBAR_VARIATIONS: dict[str, Knobs] = {
 }
 
 
+#: What each generated jet comes from (the ``parton`` field of jets): the AGC ML step's truth
+#: label and the track-count scale of its quark/gluon decoration depend on it (spec §8.9).
+PARTON_RADIATION = 0  # radiation and W+jets extra jets (gluon-like)
+PARTON_W_QUARK = 1  # a quark from a W -> qq' decay
+PARTON_B_TOP_HADRONIC = 2  # the b of a top whose W decays to quarks
+PARTON_B_TOP_LEPTONIC = 3  # the b of a top whose W decays to e, mu or tau (and a neutrino)
+PARTON_HADRONIC_TAU = 4
+PARTON_FORWARD_QUARK = 5  # single top t-channel's light quark
+PARTON_OTHER_B = 6  # single top's spectator b, s-channel's second b
+PARTON_PILEUP = 7
+
+
 @dataclass
 class Objects:
     """Objects of one kind over a chunk: owning event and per-object fields (GeV)."""
@@ -124,6 +136,7 @@ def _parton_to_jet(
     p4: Array,
     flavour: Array,
     knobs: Knobs,
+    parton: int,
 ) -> None:
     pt, eta, phi, m = kin.pt_eta_phi_m(p4)
     pt = pt * knobs.jet_response * rng.normal(1.0, knobs.jet_resolution, len(pt))
@@ -136,6 +149,7 @@ def _parton_to_jet(
         m=m,
         flavour=flavour,
         pileup=np.zeros(len(pt)),
+        parton=np.full(len(pt), parton),
     )
 
 
@@ -176,7 +190,8 @@ def _decay_w(
     charge: Array,
     knobs: Knobs,
     modes: NDArray[np.int64] | None = None,
-) -> None:
+) -> NDArray[np.int64]:
+    """Decay W's (modes 0 e, 1 mu, 2 tau, 3 quarks); returns the modes."""
     n = len(w)
     if modes is None:
         modes = rng.choice(4, n, p=W_BRANCHING)
@@ -205,14 +220,26 @@ def _decay_w(
         if had.any():
             pt, eta, phi, _ = kin.pt_eta_phi_m(visible[had])
             chunk.taus.add(ev[had], pt=pt, eta=eta, phi=phi, charge=charge[tau][had])
-            _parton_to_jet(rng, chunk, ev[had], visible[had], np.full(int(had.sum()), 15.0), knobs)
+            _parton_to_jet(
+                rng,
+                chunk,
+                ev[had],
+                visible[had],
+                np.full(int(had.sum()), 15.0),
+                knobs,
+                PARTON_HADRONIC_TAU,
+            )
         chunk.neutrinos.append(f2[tau])
         chunk.neutrino_event.append(event[tau])
     had = modes == 3
     if had.any():
         charm = rng.uniform(0, 1, int(had.sum())) < 0.3  # W -> cs
-        _parton_to_jet(rng, chunk, event[had], f1[had], np.where(charm, 4.0, 0.0), knobs)
-        _parton_to_jet(rng, chunk, event[had], f2[had], np.zeros(int(had.sum())), knobs)
+        flavour = np.where(charm, 4.0, 0.0)
+        _parton_to_jet(rng, chunk, event[had], f1[had], flavour, knobs, PARTON_W_QUARK)
+        _parton_to_jet(
+            rng, chunk, event[had], f2[had], np.zeros(int(had.sum())), knobs, PARTON_W_QUARK
+        )
+    return modes
 
 
 def _top(
@@ -226,8 +253,13 @@ def _top(
     n = len(top)
     w_mass = kin.breit_wigner(rng, W_MASS, W_WIDTH, n, 60.0, 100.0)
     b, w = kin.two_body_decay(rng, top, np.full(n, B_MASS), w_mass)
-    _parton_to_jet(rng, chunk, event, b, np.full(n, 5.0), knobs)
-    _decay_w(rng, chunk, event, w, charge, knobs)
+    _parton_to_jet(rng, chunk, event, b, np.full(n, 5.0), knobs, PARTON_B_TOP_LEPTONIC)
+    b_jets = len(chunk.jets.event) - 1
+    modes = _decay_w(rng, chunk, event, w, charge, knobs)
+    # which top the b came from is known once its W has decayed (drawn after the b, as before)
+    chunk.jets.fields["parton"][b_jets] = np.where(
+        modes == 3, float(PARTON_B_TOP_HADRONIC), float(PARTON_B_TOP_LEPTONIC)
+    )
 
 
 def _make_top(rng: np.random.Generator, pt: Array, rapidity: Array, phi: Array) -> Array:
@@ -260,6 +292,7 @@ def _add_jets(
         m=pt * rng.uniform(0.04, 0.16, k),
         flavour=flavour,
         pileup=np.zeros(k),
+        parton=np.full(k, PARTON_RADIATION),
     )
 
 
@@ -294,6 +327,7 @@ def _radiation(
         m=pt * rng.uniform(0.05, 0.2, k),
         flavour=np.zeros(k),
         pileup=np.ones(k),
+        parton=np.full(k, PARTON_PILEUP),
     )
 
 
@@ -372,7 +406,7 @@ def single_top(rng: np.random.Generator, n: int, channel: str) -> Chunk:
             recoil_phi,
             np.zeros(n),
         )
-        _parton_to_jet(rng, chunk, event, fwd, np.zeros(n), knobs)
+        _parton_to_jet(rng, chunk, event, fwd, np.zeros(n), knobs, PARTON_FORWARD_QUARK)
         spectator = rng.uniform(0, 1, n) < 0.35
         b = kin.from_pt_eta_phi_m(
             15 + rng.exponential(15, int(spectator.sum())),
@@ -380,12 +414,20 @@ def single_top(rng: np.random.Generator, n: int, channel: str) -> Chunk:
             rng.uniform(-np.pi, np.pi, int(spectator.sum())),
             np.full(int(spectator.sum()), B_MASS),
         )
-        _parton_to_jet(rng, chunk, event[spectator], b, np.full(int(spectator.sum()), 5.0), knobs)
+        _parton_to_jet(
+            rng,
+            chunk,
+            event[spectator],
+            b,
+            np.full(int(spectator.sum()), 5.0),
+            knobs,
+            PARTON_OTHER_B,
+        )
     elif channel == "s_chan":  # the second b
         b = kin.from_pt_eta_phi_m(
             30 + rng.exponential(45, n), rng.normal(0, 1.2, n), recoil_phi, np.full(n, B_MASS)
         )
-        _parton_to_jet(rng, chunk, event, b, np.full(n, 5.0), knobs)
+        _parton_to_jet(rng, chunk, event, b, np.full(n, 5.0), knobs, PARTON_OTHER_B)
     else:  # tW: an associated W
         w_mass = kin.breit_wigner(rng, W_MASS, W_WIDTH, n, 60.0, 100.0)
         mt = np.sqrt(w_mass**2 + (top[:, 0] ** 2 + top[:, 1] ** 2))

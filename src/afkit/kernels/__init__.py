@@ -15,7 +15,9 @@ Reductions per event (:mod:`~afkit.kernels.reductions`): :func:`count`, :func:`s
 with a condition, nothing materialised), :func:`pair_masses`, :func:`best_trijet_mass`.
 Matching (:mod:`~afkit.kernels.matching`): :func:`nearest`, :func:`min_delta_r`,
 :func:`match_within`.  Links: :func:`gather`.  Histograms: :func:`fill_hist`,
-:func:`fill_variations`.  The AGC's jet smearing: :func:`smearing_factors`.
+:func:`fill_variations`.  The AGC's jet smearing: :func:`smearing_factors`.  Boosted trees
+(:mod:`~afkit.kernels.trees`, used through :mod:`afkit.ml`): :func:`ensemble_margins`,
+:func:`best_permutations`, :func:`permutation_rows`.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from afkit.kernels.combinations import BestCombination, best_combination, pair_m
 from afkit.kernels.filling import fill_hist
 from afkit.kernels.matching import Match, match_within, min_delta_r, nearest
 from afkit.kernels.reductions import all, any, count, leading, max, min, sum
+from afkit.kernels.trees import best_permutations, ensemble_margins, permutation_rows
 
 __all__ = [
     "BestCombination",
@@ -44,8 +47,10 @@ __all__ = [
     "array_module",
     "backend_of",
     "best_combination",
+    "best_permutations",
     "best_trijet_mass",
     "count",
+    "ensemble_margins",
     "fill_hist",
     "fill_variations",
     "gather",
@@ -58,6 +63,7 @@ __all__ = [
     "min_delta_r",
     "nearest",
     "pair_masses",
+    "permutation_rows",
     "segmented_count",
     "segmented_sum",
     "smearing_factors",

@@ -1,0 +1,373 @@
+"""Jet–parton assignment against an independent implementation of AGC spec §8.2-8.5:
+itertools permutations, features with Python's math, xgboost's own predict, NumPy argmax."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import awkward as ak
+import numpy as np
+import pytest
+
+import afkit
+from afkit.ml import load_xgboost
+from afkit.ml.assignment import assign_jets, permutations
+from tests.kernels.cudasim import run_simulated
+
+xgb = pytest.importorskip("xgboost")
+
+
+def test_canonical_permutations_match_the_spec() -> None:
+    p4 = [tuple(r) for r in permutations(4)]
+    assert len(p4) == 12
+    assert len(permutations(5)) == 60
+    assert len(permutations(6)) == 180
+    assert p4[:7] == [
+        (1, 0, 2, 3),
+        (1, 0, 3, 2),
+        (2, 0, 1, 3),
+        (2, 0, 3, 1),
+        (2, 1, 0, 3),
+        (2, 1, 3, 0),
+        (3, 0, 1, 2),
+    ]
+    assert p4[-1] == (3, 2, 1, 0)
+    with pytest.raises(afkit.ConfigError, match="4 to 6 jets"):
+        permutations(3)
+
+
+def _events(n_events: int, seed: int) -> dict[str, Any]:
+    rng = np.random.default_rng(seed)
+    counts = rng.integers(0, 9, n_events)
+    n = int(counts.sum())
+    btag = rng.normal(1.0, 3.0, n)
+    btag[rng.random(n) < 0.05] = np.nan  # a b-tag behind a broken link
+    return {
+        "counts": counts,
+        "pt": rng.exponential(60.0, n) + 25.0,
+        "eta": rng.uniform(-2.5, 2.5, n),
+        "phi": rng.uniform(-math.pi, math.pi, n),
+        "mass": rng.uniform(2.0, 20.0, n),
+        "btag": btag,
+        "ntrk": rng.poisson(10, n).astype(np.float64),
+        "lepton": np.stack(
+            [
+                rng.exponential(40.0, n_events) + 30.0,
+                rng.uniform(-2.4, 2.4, n_events),
+                rng.uniform(-math.pi, math.pi, n_events),
+                np.where(rng.random(n_events) < 0.5, 0.000511, 0.1056583755),
+            ],
+            axis=1,
+        ),
+    }
+
+
+def _p4(pt: float, eta: float, phi: float, m: float) -> tuple[float, float, float, float]:
+    px, py, pz = pt * math.cos(phi), pt * math.sin(phi), pt * math.sinh(eta)
+    return px, py, pz, math.sqrt(((px * px + py * py) + pz * pz) + m * m)
+
+
+def _mass(p: tuple[float, ...]) -> float:
+    px, py, pz, e = p
+    return math.sqrt(max(e * e - px * px - py * py - pz * pz, 0.0))
+
+
+def _dr(eta_a: float, phi_a: float, eta_b: float, phi_b: float) -> float:
+    d = phi_a - phi_b
+    dphi = d - 6.283185307179586 * math.floor((d + 3.141592653589793) / 6.283185307179586)
+    deta = eta_a - eta_b  # (not ** 2: CPython's pow can differ from deta * deta in the last bit)
+    return math.sqrt(deta * deta + dphi * dphi)
+
+
+def _reference_rows(ev: dict[str, Any]) -> list[list[list[float]]]:
+    """Per event, the 20 features of every permutation in canonical order (spec §8.3)."""
+    out, start = [], 0
+    for e, count in enumerate(ev["counts"]):
+        jets = range(start, start + min(count, 6))
+        start += count
+        n = len(jets)
+        if n < 4:
+            out.append([])
+            continue
+        lpt, leta, lphi, lm = ev["lepton"][e]
+        lep = _p4(lpt, leta, lphi, lm)
+        j = [jets[0] + i for i in range(n)]
+        p = [_p4(ev["pt"][i], ev["eta"][i], ev["phi"][i], ev["mass"][i]) for i in j]
+        order = sorted(q for q in itertools.permutations(range(n), 4) if q[0] > q[1])
+        rows = []
+        for w1, w2, bh, bl in order:
+            a1, a2, ah, al = j[w1], j[w2], j[bh], j[bl]
+            w = tuple(x + y for x, y in zip(p[w1], p[w2], strict=True))
+            t = tuple(x + y for x, y in zip(w, p[bh], strict=True))
+            lb = tuple(x + y for x, y in zip(lep, p[bl], strict=True))
+            rows.append(
+                [
+                    _dr(leta, lphi, ev["eta"][al], ev["phi"][al]),
+                    _dr(ev["eta"][a1], ev["phi"][a1], ev["eta"][a2], ev["phi"][a2]),
+                    _dr(ev["eta"][a1], ev["phi"][a1], ev["eta"][ah], ev["phi"][ah]),
+                    _dr(ev["eta"][a2], ev["phi"][a2], ev["eta"][ah], ev["phi"][ah]),
+                    _mass(lb),
+                    _mass(w),
+                    _mass(t),
+                    math.sqrt(t[0] * t[0] + t[1] * t[1]),
+                    *(ev["pt"][i] for i in (a1, a2, ah, al)),
+                    *(ev["btag"][i] for i in (a1, a2, ah, al)),
+                    *(ev["ntrk"][i] for i in (a1, a2, ah, al)),
+                ]
+            )
+        out.append(rows)
+    return out
+
+
+def _models(rows: np.ndarray) -> list[Any]:
+    """Two models of different depth on the 20 features (targets: a mass window)."""
+    target = (np.abs(rows[:, 6] - 170.0) < 40.0).astype(int)
+    boosters = []
+    for depth, seed in ((4, 5), (6, 7)):
+        boosters.append(
+            xgb.train(
+                {
+                    "objective": "binary:logistic",
+                    "base_score": 0.5,
+                    "max_depth": depth,
+                    "tree_method": "hist",
+                    "seed": seed,
+                    "learning_rate": 0.3,
+                },
+                xgb.DMatrix(rows, label=target),
+                num_boost_round=25,
+            )
+        )
+    return boosters
+
+
+@pytest.fixture(scope="module")
+def case() -> dict[str, Any]:
+    ev = _events(400, seed=11)
+    reference = _reference_rows(ev)
+    flat = np.array([r for rows in reference for r in rows])
+    boosters = _models(flat)
+    choice = (np.arange(len(ev["counts"])) * 7 % 3 == 0).astype(np.int64)
+    # expected: xgboost margins of every row; the first largest per event
+    margins = [b.predict(xgb.DMatrix(flat), output_margin=True) for b in boosters]
+    index, margin, features, row = [], [], [], 0
+    for e, rows in enumerate(reference):
+        if not rows:
+            index.append(-1), margin.append(np.nan), features.append([np.nan] * 20)
+            continue
+        scores = margins[choice[e]][row : row + len(rows)]
+        best = int(np.argmax(scores))  # the first of equal maxima
+        index.append(best), margin.append(scores[best]), features.append(rows[best])
+        row += len(rows)
+    return {
+        "events": ev,
+        "models": [load_xgboost(json.loads(b.save_raw("json"))) for b in boosters],
+        "choice": choice,
+        "index": np.array(index),
+        "margin": np.array(margin, np.float32),
+        "features": np.array(features),
+    }
+
+
+def _check(result: Any, case: dict[str, Any]) -> None:
+    assert np.array_equal(np.asarray(result.index), case["index"])
+    assert np.array_equal(np.asarray(result.margin), case["margin"], equal_nan=True)
+    assert np.array_equal(np.asarray(result.features), case["features"], equal_nan=True)
+
+
+def test_awkward_jets_equal_the_independent_implementation(case: dict[str, Any]) -> None:
+    ev = case["events"]
+    jets = {
+        k: ak.unflatten(ev[k], ev["counts"]) for k in ("pt", "eta", "phi", "mass", "btag", "ntrk")
+    }
+    result = assign_jets(
+        case["models"],
+        **jets,
+        lepton_pt=ev["lepton"][:, 0],
+        lepton_eta=ev["lepton"][:, 1],
+        lepton_phi=ev["lepton"][:, 2],
+        lepton_mass=ev["lepton"][:, 3],
+        choice=case["choice"],
+    )
+    _check(result, case)
+    assert np.array_equal(
+        result.feature("mass_w1w2btophad"), case["features"][:, 6], equal_nan=True
+    )
+    chosen = result.jets(ev["counts"])
+    has = case["index"] >= 0
+    assert len(set(case["index"][has])) > 10  # not trivial
+    assert case["index"].max() >= 60
+    n = np.minimum(ev["counts"][has], 6)
+    expected = [tuple(permutations(k)[i]) for k, i in zip(n, case["index"][has], strict=True)]
+    assert [tuple(r) for r in chosen[has]] == expected
+    assert (chosen[~has] == -1).all()
+    with pytest.raises(afkit.ConfigError, match="did you mean mass_w1w2btophad"):
+        result.feature("mass_w1w2btophd")
+
+
+def test_flat_jets_with_offsets_and_option_type_btags(case: dict[str, Any]) -> None:
+    ev = case["events"]
+    offsets = np.concatenate([[0], np.cumsum(ev["counts"])])
+    btag = ak.unflatten(
+        ak.Array(np.where(np.isnan(ev["btag"]), None, ev["btag"]).tolist()), ev["counts"]
+    )
+    flat = assign_jets(
+        case["models"],
+        pt=ev["pt"],
+        eta=ev["eta"],
+        phi=ev["phi"],
+        mass=ev["mass"],
+        btag=ev["btag"],
+        ntrk=ev["ntrk"],
+        offsets=offsets,
+        lepton_pt=ev["lepton"][:, 0],
+        lepton_eta=ev["lepton"][:, 1],
+        lepton_phi=ev["lepton"][:, 2],
+        lepton_mass=ev["lepton"][:, 3],
+        choice=case["choice"],
+    )
+    _check(flat, case)
+    jets = {k: ak.unflatten(ev[k], ev["counts"]) for k in ("pt", "eta", "phi", "mass", "ntrk")}
+    optional = assign_jets(  # None b-tags (a broken link) count as missing, like NaN
+        case["models"],
+        **jets,
+        btag=btag,
+        lepton_pt=ev["lepton"][:, 0],
+        lepton_eta=ev["lepton"][:, 1],
+        lepton_phi=ev["lepton"][:, 2],
+        lepton_mass=ev["lepton"][:, 3],
+        choice=case["choice"],
+    )
+    _check(optional, case)
+
+
+def test_bad_inputs_are_refused(case: dict[str, Any]) -> None:
+    ev = case["events"]
+    offsets = np.concatenate([[0], np.cumsum(ev["counts"])])
+    args = dict(
+        pt=ev["pt"],
+        eta=ev["eta"],
+        phi=ev["phi"],
+        mass=ev["mass"],
+        btag=ev["btag"],
+        ntrk=ev["ntrk"],
+        offsets=offsets,
+        lepton_pt=ev["lepton"][:, 0],
+        lepton_eta=ev["lepton"][:, 1],
+        lepton_phi=ev["lepton"][:, 2],
+        lepton_mass=ev["lepton"][:, 3],
+    )
+    with pytest.raises(afkit.ConfigError, match="choice must index the 2 model"):
+        assign_jets(case["models"], **args, choice=2)
+    with pytest.raises(afkit.ConfigError, match="'eta' has 3 values"):
+        assign_jets(case["models"], **{**args, "eta": ev["eta"][:3]})
+    with pytest.raises(afkit.ConfigError, match="lepton_pt must have one value per event"):
+        assign_jets(case["models"], **{**args, "lepton_pt": ev["lepton"][:5, 0]})
+    infinite = ev["pt"].copy()
+    infinite[:] = np.inf
+    with pytest.raises(afkit.ConfigError, match="infinite feature"):
+        assign_jets(case["models"], **{**args, "pt": infinite})
+    small = load_xgboost(
+        json.loads(
+            xgb.train(
+                {"objective": "binary:logistic", "base_score": 0.5},
+                xgb.DMatrix(np.zeros((4, 3)), label=[0, 1, 0, 1]),
+                num_boost_round=1,
+            ).save_raw("json")
+        )
+    )
+    with pytest.raises(afkit.ConfigError, match="takes 3 features; jet assignment gives 20"):
+        assign_jets(small, **args)
+
+
+SIMULATED = """
+from afkit.kernels import _trees_cuda as ml_cuda
+names = ("permutations", "first", "roots", "tree_first", "left", "right", "feature",
+         "threshold", "default_left", "bases")
+features, index, margin, bad = ml_cuda.best_permutations(
+    d["offsets"], d["pt"], d["eta"], d["phi"], d["mass"], d["btag"], d["ntrk"], d["lepton"],
+    d["choice"], tuple(d[k] for k in names))
+np.savez(sys.argv[2], features=features, index=index, margin=margin, bad=np.array(bad))
+"""
+
+
+def test_the_cuda_kernel_under_the_simulator(case: dict[str, Any], tmp_path: Path) -> None:
+    from afkit.ml.assignment import _model_tables
+
+    ev = case["events"]
+    keep = 60  # the simulator runs Python per thread: a slice of the events
+    counts = ev["counts"][:keep]
+    n = int(counts.sum())
+    names = (
+        "permutations",
+        "first",
+        "roots",
+        "tree_first",
+        "left",
+        "right",
+        "feature",
+        "threshold",
+        "default_left",
+        "bases",
+    )
+    inputs = {
+        "offsets": np.concatenate([[0], np.cumsum(counts)]).astype(np.int64),
+        **{
+            k: np.ascontiguousarray(ev[k][:n]) for k in ("pt", "eta", "phi", "mass", "btag", "ntrk")
+        },
+        "lepton": np.ascontiguousarray(ev["lepton"][:keep]),
+        "choice": case["choice"][:keep],
+        **dict(zip(names, _model_tables(case["models"]), strict=True)),
+    }
+    out = run_simulated(tmp_path, SIMULATED, inputs)
+    assert not out["bad"]
+    assert np.array_equal(out["index"], case["index"][:keep])
+    assert np.array_equal(out["margin"], case["margin"][:keep], equal_nan=True)
+    assert np.array_equal(out["features"], case["features"][:keep], equal_nan=True)
+
+
+def test_all_permutation_features_equal_the_independent_rows(case: dict[str, Any]) -> None:
+    from afkit.ml.assignment import permutation_features
+
+    ev = case["events"]
+    offsets = np.concatenate([[0], np.cumsum(ev["counts"])])
+    args = dict(
+        pt=ev["pt"],
+        eta=ev["eta"],
+        phi=ev["phi"],
+        mass=ev["mass"],
+        btag=ev["btag"],
+        ntrk=ev["ntrk"],
+        offsets=offsets,
+        lepton_pt=ev["lepton"][:, 0],
+        lepton_eta=ev["lepton"][:, 1],
+        lepton_phi=ev["lepton"][:, 2],
+        lepton_mass=ev["lepton"][:, 3],
+    )
+    rows, row_offsets = permutation_features(**args)
+    expected = [r for rows_ in _reference_rows(ev) for r in rows_]
+    assert np.array_equal(rows, np.array(expected), equal_nan=True)
+    assert row_offsets[-1] == len(expected)
+    four, four_offsets = permutation_features(**args, max_jets=4)  # training rows: 12 each
+    per_event = np.diff(four_offsets)
+    assert set(per_event) == {0, 12}
+    assert (per_event == 12).sum() == (ev["counts"] >= 4).sum()
+    clipped = {**ev, "counts": ev["counts"]}
+    first4 = [r[:12] if len(r) else r for r in _reference_rows_first(clipped, 4)]
+    assert np.array_equal(four, np.array([r for rows_ in first4 for r in rows_]), equal_nan=True)
+
+
+def _reference_rows_first(ev: dict[str, Any], keep: int) -> list[list[list[float]]]:
+    """The independent rows with only each event's first ``keep`` jets."""
+    starts = np.concatenate([[0], np.cumsum(ev["counts"])])
+    index = np.concatenate(
+        [np.arange(s, s + min(c, keep)) for s, c in zip(starts[:-1], ev["counts"], strict=True)]
+    ).astype(int)
+    trimmed = {k: ev[k][index] for k in ("pt", "eta", "phi", "mass", "btag", "ntrk")}
+    trimmed["counts"] = np.minimum(ev["counts"], keep)
+    trimmed["lepton"] = ev["lepton"]
+    return _reference_rows(trimmed)
