@@ -91,6 +91,8 @@ def test_no_module_imports_the_root_package() -> None:
 #: What afkit.agc may use: afkit's public API (the showcase is one client of it).
 AGC_MAY_IMPORT = {
     "afkit.kernels",
+    "afkit.ml",
+    "afkit.ml.assignment",
     "afkit.events",
     "afkit.histograms",
     "afkit.executors",

@@ -260,3 +260,25 @@ def test_the_cuda_kernel_under_the_simulator_equals_xgboost(tmp_path: Path) -> N
     }
     out = run_simulated(tmp_path, SIMULATED, inputs)
     assert np.array_equal(out["margins"], booster.predict(xgb.DMatrix(x), output_margin=True))
+
+
+def test_the_shipped_agc_models_equal_xgboost_bit_for_bit() -> None:
+    """The two models afkit ships for the AGC's ML step (spec §8.4), on rows spread over
+    the features' ranges (and beyond), with missing values."""
+    from importlib import resources
+
+    from afkit.agc import spec
+
+    folder = resources.files("afkit.agc") / "models"
+    rng = np.random.default_rng(8)
+    lo = np.array([r[0] for r in spec.ML_RANGES])
+    hi = np.array([r[1] for r in spec.ML_RANGES])
+    x = rng.uniform(lo - 0.2 * (hi - lo), hi + 0.2 * (hi - lo), (20_000, 20))
+    x[rng.random(x.shape) < 0.01] = np.nan
+    for name in ("model_even.json", "model_odd.json"):
+        model = load_xgboost(str(folder / name))
+        assert model.n_trees == 100
+        assert model.base_margin == 0.0
+        booster = xgb.Booster(model_file=str(folder / name))
+        expected = booster.predict(xgb.DMatrix(x), output_margin=True)
+        assert np.array_equal(margins(model, x), expected)

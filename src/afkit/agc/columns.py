@@ -35,6 +35,14 @@ REQUEST: dict[str, list[str]] = {
 }
 #: What MC chunks read besides.
 MC_REQUEST: dict[str, list[str]] = {"EventInfo": ["mcEventWeights[0]"]}
+#: What the ML step (spec §8) reads besides: the lepton's direction and mass, jet track counts.
+ML_REQUEST: dict[str, list[str]] = {
+    "Electrons": ["phi", "m"],
+    "Muons": ["phi"],
+    "Jets": ["DFCommonJets_QGTagger_NTracks"],
+}
+#: The jets' truth labels (MC only): what training the ML step's models reads (spec §8.8).
+LABEL_REQUEST: dict[str, list[str]] = {"Jets": ["AGCPartonLabel"]}
 
 
 @dataclass(frozen=True)
@@ -60,6 +68,12 @@ class ChunkColumns:
     jet_pb: Any  # DL1dv01 probabilities through btaggingLink (float64, NaN if no link)
     jet_pc: Any
     jet_pu: Any
+    # the ML step's (spec §8), None unless asked for
+    electron_phi: Any = None
+    electron_m: Any = None
+    muon_phi: Any = None
+    jet_ntrk: Any = None  # float64 of DFCommonJets_QGTagger_NTracks
+    jet_label: Any = None  # int64 AGCPartonLabel (training only)
 
     @property
     def n_events(self) -> int:
@@ -70,16 +84,34 @@ class ChunkColumns:
         return len(self.jet_pt)
 
     @classmethod
-    def from_events(cls, events: Any, *, mc: bool) -> ChunkColumns:
+    def from_events(
+        cls, events: Any, *, mc: bool, ml: bool = False, labels: bool = False
+    ) -> ChunkColumns:
         """Read the AGC columns of ``events`` (an :class:`afkit.Events` chunk in GeV) through
         the column view: straight from the chunk's buffers for a whole chunk as read, through
-        the event model's fields for any other array of events."""
+        the event model's fields for any other array of events.  ``ml`` adds what the ML
+        step reads, ``labels`` the jets' truth labels."""
         request = {name: list(fields_) for name, fields_ in REQUEST.items()}
         if mc:
             request["EventInfo"] += MC_REQUEST["EventInfo"]
+        for extra, wanted in ((ML_REQUEST, ml), (LABEL_REQUEST, labels)):
+            if wanted:
+                for name, names in extra.items():
+                    request[name] += names
         cols = columns(events, request)
         info, electrons, muons, jets = cols.EventInfo, cols.Electrons, cols.Muons, cols.Jets
+        ml_fields = {}
+        if ml:
+            ml_fields = {
+                "electron_phi": np.ascontiguousarray(electrons.phi, np.float64),
+                "electron_m": np.ascontiguousarray(electrons.m, np.float64),
+                "muon_phi": np.ascontiguousarray(muons.phi, np.float64),
+                "jet_ntrk": np.ascontiguousarray(jets.DFCommonJets_QGTagger_NTracks, np.float64),
+            }
+        if labels:
+            ml_fields["jet_label"] = np.ascontiguousarray(jets.AGCPartonLabel, np.int64)
         return cls(
+            **ml_fields,
             event_number=np.asarray(info.eventNumber, dtype=np.uint64),
             mc_weight=np.asarray(info["mcEventWeights[0]"], np.float64) if mc else None,
             electron_offsets=electrons.offsets,
@@ -102,11 +134,17 @@ class ChunkColumns:
         )
 
     @classmethod
-    def empty(cls, *, mc: bool) -> ChunkColumns:
+    def empty(cls, *, mc: bool, ml: bool = False) -> ChunkColumns:
         """Columns of zero events, with the dtypes of real ones (to warm kernels up)."""
         offsets = np.zeros(1, np.int64)
         real = np.zeros(0, np.float64)
+        ml_fields = (
+            {"electron_phi": real, "electron_m": real, "muon_phi": real, "jet_ntrk": real}
+            if ml
+            else {}
+        )
         return cls(
+            **ml_fields,
             event_number=np.zeros(0, np.uint64),
             mc_weight=real if mc else None,
             electron_offsets=offsets,

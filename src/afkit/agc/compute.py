@@ -30,10 +30,11 @@ class Selection:
     observables: dict[str, Any]  # region name -> its observable per event (NaN outside it
     # where computing it would be wasted: m_bjj is computed for 4j2b events only)
     jets: Any  # bool per jet: selected
+    jet_pt: Any = None  # the jet pT this selection was made with
 
 
-def lepton_veto_pass(columns: ChunkColumns, xp: Any) -> Any:
-    """Per event: exactly one selected electron or muon (spec §2, §3)."""
+def lepton_masks(columns: ChunkColumns, xp: Any) -> tuple[Any, Any]:
+    """Per electron and per muon: selected (spec §2)."""
     electrons = (
         (columns.electron_pt > spec.ELECTRON_PT_MIN)
         & (xp.abs(columns.electron_eta) < spec.ELECTRON_ABS_ETA_MAX)
@@ -44,6 +45,32 @@ def lepton_veto_pass(columns: ChunkColumns, xp: Any) -> Any:
         & (xp.abs(columns.muon_eta) < spec.MUON_ABS_ETA_MAX)
         & (columns.muon_quality == spec.MUON_TIGHT_QUALITY)
     )
+    return electrons, muons
+
+
+def the_lepton(columns: ChunkColumns, xp: Any) -> Any:
+    """``(events, 4)``: pt, eta, phi, m of each event's selected electron or muon, for events
+    with exactly one (elsewhere meaningless); muons get the PDG mass (spec §8.3)."""
+    electrons, muons = lepton_masks(columns, xp)
+    e_off, mu_off = columns.electron_offsets, columns.muon_offsets
+    # one selected lepton: its value plus zeros, exactly
+    values = [
+        kernels.segmented_sum(e_off, e, electrons) + kernels.segmented_sum(mu_off, mu, muons)
+        for e, mu in (
+            (columns.electron_pt, columns.muon_pt),
+            (columns.electron_eta, columns.muon_eta),
+            (columns.electron_phi, columns.muon_phi),
+        )
+    ]
+    n_muons = kernels.segmented_count(mu_off, muons)
+    mass = kernels.segmented_sum(e_off, columns.electron_m, electrons)
+    values.append(xp.where(n_muons > 0, spec.MUON_MASS_GEV, mass))
+    return xp.stack(values, axis=1)
+
+
+def lepton_veto_pass(columns: ChunkColumns, xp: Any) -> Any:
+    """Per event: exactly one selected electron or muon (spec §2, §3)."""
+    electrons, muons = lepton_masks(columns, xp)
     n_leptons = kernels.segmented_count(columns.electron_offsets, electrons)
     n_leptons = n_leptons + kernels.segmented_count(columns.muon_offsets, muons)
     return n_leptons == 1
@@ -72,6 +99,10 @@ class Candidates:
     jet_pb: Any
     jet_pc: Any
     jet_pu: Any
+    # the ML step's (None unless the columns carry them)
+    lepton: Any = None  # (events, 4): the one lepton's pt, eta, phi, m
+    jet_ntrk: Any = None
+    jet_label: Any = None
 
 
 def jet_owner(offsets: Any, xp: Any) -> Any:
@@ -92,7 +123,11 @@ def candidates(columns: ChunkColumns, weight: Any, xp: Any) -> Candidates:
     keep_jets = keep[jet_owner(columns.jet_offsets, xp)]
     offsets = xp.zeros(int(keep.sum()) + 1, dtype=xp.int64)
     xp.cumsum(xp.diff(columns.jet_offsets)[keep], out=offsets[1:])
+    ml = columns.jet_ntrk is not None
     return Candidates(
+        lepton=the_lepton(columns, xp)[keep] if ml else None,
+        jet_ntrk=columns.jet_ntrk[keep_jets] if ml else None,
+        jet_label=columns.jet_label[keep_jets] if columns.jet_label is not None else None,
         event_number=columns.event_number[keep],
         weight=weight[keep],
         jet_offsets=offsets,
@@ -108,13 +143,17 @@ def candidates(columns: ChunkColumns, weight: Any, xp: Any) -> Candidates:
     )
 
 
-def btag_pass(jets: Candidates, xp: Any) -> Any:
-    """Per jet: D = ln(pb / (0.018 pc + 0.982 pu)) > 2.456 (False where a link is missing)."""
+def btag_discriminant(jets: Candidates, xp: Any) -> Any:
+    """Per jet: D = ln(pb / (0.018 pc + 0.982 pu)) (NaN where a link is missing)."""
     denominator = spec.BTAG_CHARM_FRACTION * jets.jet_pc
     denominator = denominator + spec.BTAG_LIGHT_FRACTION * jets.jet_pu
     with np.errstate(divide="ignore", invalid="ignore"):  # log(0), 0/0: -inf/NaN, untagged
-        discriminant = xp.log(jets.jet_pb / denominator)
-    return discriminant > spec.BTAG_CUT
+        return xp.log(jets.jet_pb / denominator)
+
+
+def btag_pass(jets: Candidates, xp: Any) -> Any:
+    """Per jet: D > 2.456 (False where a link is missing)."""
+    return btag_discriminant(jets, xp) > spec.BTAG_CUT
 
 
 def select(events: Candidates, jet_pt: Any, tagged: Any, xp: Any) -> Selection:
@@ -144,6 +183,7 @@ def select(events: Candidates, jet_pt: Any, tagged: Any, xp: Any) -> Selection:
         regions=regions,
         observables={"4j1b": kernels.segmented_sum(offsets, jet_pt, jets), "4j2b": m_bjj},
         jets=jets,
+        jet_pt=jet_pt,
     )
 
 
@@ -154,12 +194,15 @@ def fill_chunk(
     process: str,
     variation: str,
     weight_scale: float,
+    models: tuple[Any, ...] | None = None,
 ) -> dict[str, int]:
     """Fill every region histogram with this chunk; return nominal events per region.
 
     ``process``/``variation`` name the sample (``data``/``nominal`` for data; an alternative
     ttbar sample fills the variation named after it with the nominal selection only).
-    ``weight_scale`` is ``xsec * L / sumw`` (1 for data).
+    ``weight_scale`` is ``xsec * L / sumw`` (1 for data).  With ``models`` (``(model_even,
+    model_odd)``, columns read with ``ml=True``) also the ML histograms of spec §8
+    (:func:`afkit.agc.ml.new_ml_histograms`, in ``histograms`` by feature name).
     """
     backend = kernels.backend_of(columns.event_number)
     xp = kernels.array_module(backend)
@@ -196,6 +239,14 @@ def fill_chunk(
         if process == "wjets":
             rows.append(("scale_var_up", nominal, weight * (1.0 + spec.WJETS_SCALE)))
             rows.append(("scale_var_down", nominal, weight * (1.0 - spec.WJETS_SCALE)))
+
+    if models is not None:
+        from afkit.agc.ml import fill_ml
+
+        if events.jet_ntrk is None:
+            raise ConfigError("the ML step needs columns read with ml=True")
+        discriminant = btag_discriminant(events, xp)
+        fill_ml(histograms, process, rows, events, discriminant, models, xp)
 
     for region in spec.REGIONS:
         histograms[region.name].fill(

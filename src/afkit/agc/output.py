@@ -26,7 +26,8 @@ def template_names() -> Iterator[tuple[str, str, str]]:
 
 
 def write_root(hists: dict[str, Any], path: str | Path, *, pseudo_data: bool = False) -> Path:
-    """Write ``{region}_{process}[_{variation}]`` TH1Ds (the full analysis binning, flow kept).
+    """Write ``{region}_{process}[_{variation}]`` TH1Ds (the full analysis binning, flow kept),
+    and ``{feature}_{process}[_{variation}]`` for the ML histograms present (spec §8.6).
 
     With ``pseudo_data`` also ``{region}_pseudodata`` (½ (ME_var + PS_var) + wjets).
     """
@@ -43,6 +44,11 @@ def write_root(hists: dict[str, Any], path: str | Path, *, pseudo_data: bool = F
                 wjets = h[:, "wjets", spec.NOMINAL]
                 me, ps = h[:, "ttbar", "ME_var"], h[:, "ttbar", "PS_var"]
                 out[f"{region.name}_pseudodata"] = (me + ps) * 0.5 + wjets
+        for feature in spec.ML_FEATURES:  # the ML step's, when it ran (spec §8.6)
+            if feature in hists:
+                h = hists[feature]
+                for process, variation, suffix in template_names():
+                    out[f"{feature}_{process}{suffix}"] = h[:, process, variation]
     return target
 
 

@@ -18,7 +18,7 @@ from afkit.fileset import Fileset
 
 DEFAULT_EVENTS_PER_SAMPLE = 10_000
 DEFAULT_SEED = 42
-DATASET_VERSION = 2  # bump when the generator's output changes (2: files carry MetaData)
+DATASET_VERSION = 3  # bump when the generator's output changes (3: the ML step's branches)
 
 
 @dataclass
@@ -133,6 +133,7 @@ def run(
     client: Any = None,
     site: Any = None,
     checkpoint: str | os.PathLike[str] | None = None,
+    ml: bool = True,
 ) -> AGCResult:
     """Run the AGC (spec §1-6) over ``fileset`` and write its outputs to ``outdir``.
 
@@ -140,7 +141,9 @@ def run(
     with ``make_plots``, ``{region}_prefit.png``, ``{region}_postfit.png``, ``pulls.png``.
     ``client`` (dask), ``site`` (jobqueue) and ``checkpoint`` (a directory that makes a
     killed run resumable: a rerun processes only the chunks it lacks) are passed to
-    :func:`afkit.run`.
+    :func:`afkit.run`.  ``ml`` (default on) adds the ML step of spec §8: the 20 histograms of
+    the chosen jet permutation's features in 4j2b, by feature name, in ``hists`` and in
+    ``histograms.root``; they do not enter the fit.
     """
     if not isinstance(fileset, Fileset):
         fileset = Fileset.load(fileset)
@@ -149,7 +152,7 @@ def run(
     out.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     result, report = run_processor(
-        AGCProcessor(backend),
+        AGCProcessor(backend, ml=ml),
         fileset,
         executor=executor,  # type: ignore[arg-type]
         chunksize=chunksize,

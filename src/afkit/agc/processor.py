@@ -27,9 +27,29 @@ class AGCProcessor:
     ``hist.Hist`` once, at the end of a run.
     """
 
-    def __init__(self, backend: str = "cpu") -> None:
+    def __init__(self, backend: str = "cpu", *, ml: bool = False) -> None:
         array_module(backend)  # fails early, naming what to install, if the backend is absent
         self.backend = backend
+        self.ml = ml  # the ML step (spec §8): 20 more histograms, by feature name
+        if ml:
+            from afkit.agc.ml import shipped_models
+
+            shipped_models()  # the model files load (and fail) here, not in every chunk
+
+    def _histograms(self) -> dict[str, WeightedCategoryHistogram]:
+        histograms = new_histograms(self.backend)
+        if self.ml:
+            from afkit.agc.ml import new_ml_histograms
+
+            histograms.update(new_ml_histograms(self.backend))
+        return histograms
+
+    def _models(self) -> tuple[Any, ...] | None:
+        if not self.ml:
+            return None
+        from afkit.agc.ml import shipped_models
+
+        return shipped_models()
 
     def warm_up(self) -> None:
         """Load the compute stage's kernels (from Numba's cache) by running it on no events.
@@ -40,13 +60,14 @@ class AGCProcessor:
         if self.backend != "cpu":
             return  # device kernels are loaded per process, where the device context lives
         kernels.gather(np.zeros(0, np.int64), np.zeros(0))  # the b-tag lookup of the columns
-        columns = ChunkColumns.empty(mc=True)
+        columns = ChunkColumns.empty(mc=True, ml=self.ml)
         fill_chunk(
             columns,
-            new_histograms("cpu"),
+            self._histograms(),
             process=spec.PROCESSES[0],
             variation=spec.NOMINAL,
             weight_scale=1.0,
+            models=self._models(),
         )
 
     def process(self, events: Any, context: WorkContext) -> dict[str, Any]:
@@ -63,14 +84,19 @@ class AGCProcessor:
                 file=context.file,
             )
         start = time.perf_counter()
-        columns = ChunkColumns.from_events(events, mc=not is_data)
+        columns = ChunkColumns.from_events(events, mc=not is_data, ml=self.ml)
         read = time.perf_counter()
         if self.backend != "cpu":
             columns = columns.to(self.backend)
-        histograms = new_histograms(self.backend)
+        histograms = self._histograms()
         scale = 1.0 if is_data else _weight_scale(meta, context)
         counts = fill_chunk(
-            columns, histograms, process=process, variation=variation, weight_scale=scale
+            columns,
+            histograms,
+            process=process,
+            variation=variation,
+            weight_scale=scale,
+            models=self._models(),
         )
         hists = {name: h.to_host() for name, h in histograms.items()}
         done = time.perf_counter()

@@ -80,3 +80,49 @@ FIT_LO, FIT_HI, FIT_MERGE = 110.0, 550.0, 2  # -> 11 bins of 40 GeV
 POI = "ttbar_norm"
 POI_BOUNDS = (0.0, 10.0)
 LUMINOSITY_UNCERTAINTY = 0.03
+
+# §8 ML step: jet-parton assignment (features as afkit.ml.assignment.FEATURE_NAMES)
+ML_FEATURES: tuple[str, ...] = (
+    "deltar_leptonbtoplep",
+    "deltar_w1w2",
+    "deltar_w1btophad",
+    "deltar_w2btophad",
+    "mass_leptonbtoplep",
+    "mass_w1w2",
+    "mass_w1w2btophad",
+    "pt_w1w2btophad",
+    "pt_w1",
+    "pt_w2",
+    "pt_btophad",
+    "pt_btoplep",
+    "btag_w1",
+    "btag_w2",
+    "btag_btophad",
+    "btag_btoplep",
+    "ntrk_w1",
+    "ntrk_w2",
+    "ntrk_btophad",
+    "ntrk_btoplep",
+)
+ML_NBINS = 25
+#: [lo, hi) of each ML histogram, by feature group (§8.6)
+ML_RANGES: tuple[tuple[float, float], ...] = (
+    *[(0.0, 6.0)] * 4,
+    *[(50.0, 300.0)] * 2,
+    *[(50.0, 550.0)] * 2,
+    *[(25.0, 300.0)] * 4,
+    *[(-5.0, 10.0)] * 4,
+    *[(0.0, 50.0)] * 4,
+)
+ML_LABELS: tuple[str, ...] = (
+    *[r"$\Delta R$"] * 4,
+    *[r"mass [GeV]"] * 4,
+    *[r"$p_T$ [GeV]"] * 4,
+    *[r"$D_{\mathrm{DL1dv01}}$"] * 4,
+    *[r"$N_{\mathrm{trk}}$"] * 4,
+)
+#: the channels of the ML validation workspace (§8.7): features 0, 1, 2, 4, 5, 6, 7
+ML_VALIDATION_FEATURES: tuple[int, ...] = (0, 1, 2, 4, 5, 6, 7)
+#: the AGC's offset added to ML histogram bins exported for the validation workspace
+ML_EXPORT_OFFSET = 1e-6
+MUON_MASS_GEV = 0.1056583755

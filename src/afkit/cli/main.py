@@ -197,6 +197,12 @@ def generate_command(
 )
 @click.option("--plots/--no-plots", default=True, show_default=True)
 @click.option(
+    "--ml/--no-ml",
+    default=True,
+    show_default=True,
+    help="The ML step: BDT jet-parton assignment in 4j2b and its 20 feature histograms.",
+)
+@click.option(
     "--checkpoint",
     type=click.Path(file_okay=False),
     default=None,
@@ -216,6 +222,7 @@ def agc_command(
     events_per_sample: int,
     mu: float,
     plots: bool,
+    ml: bool,
     checkpoint: str | None,
 ) -> None:
     """Run the AGC ttbar measurement end to end: histograms, fit, ROOT/JSON/plots."""
@@ -258,6 +265,7 @@ def agc_command(
                 client=scheduler,
                 site=site,
                 checkpoint=checkpoint,
+                ml=ml,
             )
     except AfkitError as err:
         click.echo(f"afkit: error: {err}", err=True)
