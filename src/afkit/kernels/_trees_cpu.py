@@ -17,9 +17,7 @@ def tree_sum(x, roots, first, last, left, right, feature, threshold, default_lef
         node = roots[tree]
         while left[node] >= 0:
             value = x[feature[node]]
-            if value < threshold[node]:
-                node = left[node]
-            elif math.isnan(value) and default_left[node]:
+            if value < threshold[node] or (math.isnan(value) and default_left[node]):
                 node = left[node]
             else:
                 node = right[node]
