@@ -113,3 +113,36 @@ def test_empty_fit_bins_are_reported(results: dict) -> None:
     hists["4j1b"].view(flow=True).value[-3:-1, :, :] = 0  # the last fit bin, every sample
     with pytest.raises(afkit.ConfigError, match=r"4j1b.*\[510, 550\)"):
         agc.build_workspace(hists)
+
+
+def test_ml_outputs_and_the_validation_workspace(results: dict) -> None:
+    """Spec §8.6-8.7: ML histograms in the ROOT file; the validation workspace has the seven
+    kept channels, 25 bins without flow, templates and data offset by 1e-6, and is
+    evaluated pre-fit and at the §6 best fit (not fitted)."""
+    result = results[1.0]
+    hists = result.hists
+    with uproot.open(result.outputs["histograms"]) as f:
+        names = {k.split(";")[0] for k in f}
+        assert {"mass_w1w2btophad_ttbar", "ntrk_btoplep_wjets_scale_var_up",
+                "btag_w1_ttbar_pt_res_up", "deltar_w1w2_data"} <= names  # fmt: skip
+        stored = f["mass_w1w2btophad_ttbar"].values(flow=True)
+        assert np.array_equal(stored, hists["mass_w1w2btophad"][:, "ttbar", "nominal"].values(
+            flow=True))  # fmt: skip
+    validation = result.validation
+    assert validation is not None
+    kept = ["deltar_leptonbtoplep", "deltar_w1w2", "deltar_w1btophad", "mass_leptonbtoplep",
+            "mass_w1w2", "mass_w1w2btophad", "pt_w1w2btophad"]  # fmt: skip
+    assert sorted(validation.channels) == sorted(kept)
+    for channel in kept:
+        data = hists[channel][:, "data", "nominal"].values()
+        assert len(validation.bin_edges[channel]) == 26
+        assert np.allclose(validation.data[channel], data + 1e-6, rtol=0, atol=1e-9)
+        nominal = np.maximum(hists[channel][:, "ttbar", "nominal"].values(), 0.0) + 1e-6
+        assert np.allclose(validation.prefit.yields[channel]["ttbar"], nominal, rtol=1e-9)
+    # at the best fit the ttbar templates scale with the fitted ttbar_norm (and the pulls)
+    ratio = np.sum(validation.bestfit.yields["mass_w1w2btophad"]["ttbar"]) / np.sum(
+        validation.prefit.yields["mass_w1w2btophad"]["ttbar"]
+    )
+    assert ratio == pytest.approx(result.fit.value, rel=0.15)
+    assert Path(result.outputs["ml_validation"]).exists()
+    assert Path(result.outputs["mass_w1w2btophad_bestfit"]).exists()

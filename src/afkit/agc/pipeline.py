@@ -33,6 +33,7 @@ class AGCResult:
     injected_mu: float | None
     pruned: list[str] = field(default_factory=list)  # systematics removed where undefined
     outputs: dict[str, Path] = field(default_factory=dict)
+    validation: statistics.Validation | None = None  # the ML step's (spec §8.7), if it ran
 
     def summary(self) -> dict[str, Any]:
         """JSON-ready result (what ``result.json`` holds)."""
@@ -185,6 +186,22 @@ def run(
         hists, out / "histograms.root", pseudo_data=pseudo_data
     )
     agc.outputs["workspace"] = output.write_json(workspace, out / "workspace.json")
+    if ml and all(name in hists for name in spec.ML_FEATURES):
+        validation = statistics.ml_validation(hists, fit, pseudo_data_=pseudo_data, workdir=out)
+        agc.validation = validation
+        agc.outputs["ml_workspace"] = output.write_json(
+            validation.workspace, out / "ml_validation_workspace.json"
+        )
+        agc.outputs["ml_validation"] = output.write_json(
+            validation.to_dict(), out / "ml_validation.json"
+        )
+        if make_plots:
+            for channel in validation.channels:
+                for prediction in (validation.prefit, validation.bestfit):
+                    tag = prediction.label.replace("-", "")
+                    agc.outputs[f"{channel}_{tag}"] = plots.stack(
+                        validation, prediction, channel, out / f"ml_{channel}_{tag}.png"
+                    )
     if make_plots:
         for region in spec.REGIONS:
             for prediction in (fit.prefit, fit.postfit):

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from afkit.agc import spec
-from afkit.agc.statistics import FitResult, Prediction
+from afkit.agc.statistics import FitResult, Prediction, Validation
 from afkit.extras import require
 
 LABELS = {
@@ -27,10 +27,15 @@ def _pyplot():  # type: ignore[no-untyped-def]
     return plt, mplhep
 
 
-def stack(result: FitResult, prediction: Prediction, region: str, path: str | Path) -> Path:
-    """Stacked prediction with its uncertainty band and the data of one region."""
+def stack(
+    result: FitResult | Validation, prediction: Prediction, region: str, path: str | Path
+) -> Path:
+    """Stacked prediction with its uncertainty band and the data of one region (of the
+    fit, or one channel of the ML validation)."""
     plt, mplhep = _pyplot()
-    edges = np.asarray(result.bin_edges)
+    edges = np.asarray(
+        result.bin_edges[region] if isinstance(result, Validation) else result.bin_edges
+    )
     samples = sorted(prediction.yields[region], key=lambda s: sum(prediction.yields[region][s]))
     fig, ax = plt.subplots(figsize=(6, 5))
     mplhep.histplot(
@@ -56,7 +61,7 @@ def stack(result: FitResult, prediction: Prediction, region: str, path: str | Pa
     data = np.asarray(result.data[region])
     centres = 0.5 * (edges[1:] + edges[:-1])
     ax.errorbar(centres, data, yerr=np.sqrt(data), fmt="ko", label="data")
-    observable = {r.name: r.label for r in spec.REGIONS}[region]
+    observable = {r.name: r.label for r in spec.REGIONS}.get(region, region)
     ax.set_xlabel(observable)
     ax.set_ylabel("events / bin")
     ax.set_title(f"{region}, {prediction.label}")

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from afkit.ml.assignment import FEATURE_NAMES, MUON_MASS
+
 # §2 objects (GeV)
 ELECTRON_PT_MIN = 30.0
 ELECTRON_ABS_ETA_MAX = 2.47
@@ -81,29 +83,8 @@ POI = "ttbar_norm"
 POI_BOUNDS = (0.0, 10.0)
 LUMINOSITY_UNCERTAINTY = 0.03
 
-# §8 ML step: jet-parton assignment (features as afkit.ml.assignment.FEATURE_NAMES)
-ML_FEATURES: tuple[str, ...] = (
-    "deltar_leptonbtoplep",
-    "deltar_w1w2",
-    "deltar_w1btophad",
-    "deltar_w2btophad",
-    "mass_leptonbtoplep",
-    "mass_w1w2",
-    "mass_w1w2btophad",
-    "pt_w1w2btophad",
-    "pt_w1",
-    "pt_w2",
-    "pt_btophad",
-    "pt_btoplep",
-    "btag_w1",
-    "btag_w2",
-    "btag_btophad",
-    "btag_btoplep",
-    "ntrk_w1",
-    "ntrk_w2",
-    "ntrk_btophad",
-    "ntrk_btoplep",
-)
+# §8 ML step: jet-parton assignment; the 20 features, in the BDT's column order
+ML_FEATURES: tuple[str, ...] = FEATURE_NAMES
 ML_NBINS = 25
 #: [lo, hi) of each ML histogram, by feature group (§8.6)
 ML_RANGES: tuple[tuple[float, float], ...] = (
@@ -125,4 +106,4 @@ ML_LABELS: tuple[str, ...] = (
 ML_VALIDATION_FEATURES: tuple[int, ...] = (0, 1, 2, 4, 5, 6, 7)
 #: the AGC's offset added to ML histogram bins exported for the validation workspace
 ML_EXPORT_OFFSET = 1e-6
-MUON_MASS_GEV = 0.1056583755
+MUON_MASS_GEV = MUON_MASS

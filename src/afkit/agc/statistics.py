@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import tempfile
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -66,9 +66,20 @@ def _systematics() -> list[dict[str, Any]]:
     return systematics
 
 
-def cabinetry_config(histogram_folder: str | Path, *, pseudo_data: bool = False) -> dict[str, Any]:
-    """The cabinetry configuration of spec §6 (regions, samples, systematics, POI)."""
+def cabinetry_config(
+    histogram_folder: str | Path,
+    *,
+    pseudo_data: bool = False,
+    channels: list[str] | None = None,
+) -> dict[str, Any]:
+    """The cabinetry configuration of spec §6 (regions, samples, systematics, POI); with
+    ``channels`` the same model over other histograms (the ML validation, §8.7)."""
     data_name = "pseudodata" if pseudo_data else spec.DATA
+    regions = (
+        [{"Name": r.name, "RegionPath": r.name, "Variable": r.observable} for r in spec.REGIONS]
+        if channels is None
+        else [{"Name": c, "RegionPath": c, "Variable": c} for c in channels]
+    )
     return {
         "General": {
             "Measurement": "afkit_agc_ttbar",
@@ -79,9 +90,7 @@ def cabinetry_config(histogram_folder: str | Path, *, pseudo_data: bool = False)
             "InputPath": "histograms.root:{RegionPath}_{SamplePath}{VariationPath}",
             "VariationPath": "",
         },
-        "Regions": [
-            {"Name": r.name, "RegionPath": r.name, "Variable": r.observable} for r in spec.REGIONS
-        ],
+        "Regions": regions,
         "Samples": [{"Name": data_name, "SamplePath": data_name, "Data": True}]
         + [{"Name": p, "SamplePath": p} for p in spec.MC_PROCESSES],
         "Systematics": _systematics(),
@@ -121,10 +130,22 @@ def template(
     events) are set to 0 — a negative expectation has no Poisson meaning; the variance is kept.
     """
     h = hists[region][:, process, variation]
-    values = to_fit_binning(h.values())
+    cut, _ = channel_binning(region)
+    values = cut(h.values())
     if process != spec.DATA:
         values = np.where(values > 0, values, 0.0)
-    return values, to_fit_binning(h.variances())
+    return values, cut(h.variances())
+
+
+def channel_binning(channel: str) -> tuple[Any, np.ndarray]:
+    """How a channel's histogram becomes its template: ``(cut, edges)``.  The §6 regions are
+    cut to [110, 550) and merged in pairs; the ML validation channels (§8.7) keep their 25
+    bins without flow."""
+    if channel in spec.ML_FEATURES:
+        lo, hi = spec.ML_RANGES[spec.ML_FEATURES.index(channel)]
+        edges = np.linspace(lo, hi, spec.ML_NBINS + 1)
+        return (lambda values: np.asarray(values, dtype=np.float64)), edges
+    return to_fit_binning, fit_bin_edges()
 
 
 def pseudo_data(hists: dict[str, Any], region: str) -> tuple[np.ndarray, np.ndarray]:
@@ -135,10 +156,13 @@ def pseudo_data(hists: dict[str, Any], region: str) -> tuple[np.ndarray, np.ndar
     return 0.5 * (me[0] + ps[0]) + wjets[0], 0.25 * (me[1] + ps[1]) + wjets[1]
 
 
-def _boost_histogram(values: np.ndarray, variances: np.ndarray) -> Any:
+def _boost_histogram(
+    values: np.ndarray, variances: np.ndarray, edges: np.ndarray | None = None
+) -> Any:
     import boost_histogram as bh
 
-    h = bh.Histogram(bh.axis.Variable(fit_bin_edges()), storage=bh.storage.Weight())
+    edges = fit_bin_edges() if edges is None else edges
+    h = bh.Histogram(bh.axis.Variable(edges), storage=bh.storage.Weight())
     view = h.view()
     view.value = values
     view.variance = variances
@@ -151,20 +175,26 @@ def build_workspace(
     pseudo_data_: bool = False,
     workdir: str | Path | None = None,
     pruned: list[str] | None = None,
+    channels: list[str] | None = None,
+    offset: float = 0.0,
 ) -> dict[str, Any]:
     """The pyhf workspace of spec §6 from the region histograms (``{region: hist.Hist}``).
 
     Systematics that are undefined for a sample in a channel are removed
     (:func:`prune_ill_defined`); their descriptions are appended to ``pruned`` if given.
+    ``channels`` (other histograms of ``hists``) and ``offset`` (added to every template bin)
+    build the ML validation workspace instead (:func:`ml_validation`).
     """
     cabinetry = require("cabinetry", "the AGC fit")
-    missing = [r.name for r in spec.REGIONS if r.name not in hists]
+    names = [r.name for r in spec.REGIONS] if channels is None else list(channels)
+    missing = [name for name in names if name not in hists]
     if missing:
         raise ConfigError(f"histograms for regions {missing} are missing; have {sorted(hists)}")
-    _check_templates(hists)
+    if channels is None:
+        _check_templates(hists)
     quiet = _Quiet("cabinetry")  # empty bins of small samples are normal; checked above instead
     with quiet, tempfile.TemporaryDirectory(prefix="afkit-cabinetry-", dir=workdir) as folder:
-        config = cabinetry_config(folder, pseudo_data=pseudo_data_)
+        config = cabinetry_config(folder, pseudo_data=pseudo_data_, channels=channels)
         cabinetry.configuration.validate(config)
         router = cabinetry.route.Router()
 
@@ -176,14 +206,18 @@ def build_workspace(
             template_name: str | None,
         ) -> Any:
             name = region["Name"]
+            edges = channel_binning(name)[1]
             if sample.get("Data"):
                 if pseudo_data_:
-                    return _boost_histogram(*pseudo_data(hists, name))
-                return _boost_histogram(*template(hists, name, spec.DATA, spec.NOMINAL))
-            variation = spec.NOMINAL
-            if template_name is not None:
-                variation = systematic[template_name]["VariationPath"].lstrip("_")
-            return _boost_histogram(*template(hists, name, sample["Name"], variation))
+                    values, variances = pseudo_data(hists, name)
+                else:
+                    values, variances = template(hists, name, spec.DATA, spec.NOMINAL)
+            else:
+                variation = spec.NOMINAL
+                if template_name is not None:
+                    variation = systematic[template_name]["VariationPath"].lstrip("_")
+                values, variances = template(hists, name, sample["Name"], variation)
+            return _boost_histogram(values + offset, variances, edges)
 
         cabinetry.templates.build(config, router=router)
         cabinetry.templates.postprocess(config)
@@ -281,6 +315,11 @@ class FitResult:
     prefit: Prediction
     postfit: Prediction
     twice_nll: float
+    # every parameter at the best fit, for evaluating other models there (§8.7)
+    labels: list[str] = field(default_factory=list)
+    bestfit: list[float] = field(default_factory=list)
+    bestfit_uncertainty: list[float] = field(default_factory=list)
+    correlation: list[list[float]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -345,4 +384,63 @@ def fit(workspace: dict[str, Any]) -> FitResult:
         prefit=_prediction(model, None, "pre-fit"),
         postfit=_prediction(model, result, "post-fit"),
         twice_nll=float(result.best_twice_nll),
+        labels=labels,
+        bestfit=[float(v) for v in result.bestfit],
+        bestfit_uncertainty=[float(v) for v in result.uncertainty],
+        correlation=[[float(v) for v in row] for row in result.corr_mat],
+    )
+
+
+@dataclass(frozen=True)
+class Validation:
+    """The ML validation workspace (spec §8.7) evaluated, not fitted."""
+
+    workspace: dict[str, Any]
+    channels: list[str]
+    bin_edges: dict[str, list[float]]
+    data: dict[str, list[float]]
+    prefit: Prediction
+    bestfit: Prediction  # at the §6 fit's best-fit parameters
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in asdict(self).items() if k != "workspace"}
+
+
+def ml_validation(
+    hists: dict[str, Any],
+    fit_result: FitResult,
+    *,
+    pseudo_data_: bool = False,
+    workdir: str | Path | None = None,
+) -> Validation:
+    """Spec §8.7: one channel per ML histogram of features 0, 1, 2, 4, 5, 6, 7 (25 bins, no
+    flow), the §6 samples, modifiers, ``ttbar_norm`` and data rule, every bin offset by
+    1e-6 as the AGC's export does; evaluated pre-fit and at ``fit_result``'s best fit
+    (cabinetry's ``match_fit_results``), not fitted."""
+    cabinetry = require("cabinetry", "the ML validation")
+    channels = [spec.ML_FEATURES[i] for i in spec.ML_VALIDATION_FEATURES]
+    workspace = build_workspace(
+        hists,
+        pseudo_data_=pseudo_data_,
+        workdir=workdir,
+        channels=channels,
+        offset=spec.ML_EXPORT_OFFSET,
+    )
+    model, data = cabinetry.model_utils.model_and_data(workspace)
+    best = cabinetry.fit.FitResults(
+        np.asarray(fit_result.bestfit),
+        np.asarray(fit_result.bestfit_uncertainty),
+        list(fit_result.labels),
+        np.asarray(fit_result.correlation),
+        fit_result.twice_nll,
+    )
+    matched = cabinetry.model_utils.match_fit_results(model, best)
+    observed = _data_per_channel(model, data)
+    return Validation(
+        workspace=workspace,
+        channels=list(model.config.channels),
+        bin_edges={c: [float(e) for e in channel_binning(c)[1]] for c in model.config.channels},
+        data={c: observed[i] for i, c in enumerate(model.config.channels)},
+        prefit=_prediction(model, None, "pre-fit"),
+        bestfit=_prediction(model, matched, "best-fit"),
     )
