@@ -282,3 +282,27 @@ def test_the_shipped_agc_models_equal_xgboost_bit_for_bit() -> None:
         booster = xgb.Booster(model_file=str(folder / name))
         expected = booster.predict(xgb.DMatrix(x), output_margin=True)
         assert np.array_equal(margins(model, x), expected)
+
+
+def test_the_shipped_models_under_the_cuda_simulator(tmp_path: Path) -> None:
+    from importlib import resources
+
+    folder = resources.files("afkit.agc") / "models"
+    rng = np.random.default_rng(9)
+    x = rng.uniform([0] * 4 + [50] * 4 + [25] * 4 + [-5] * 4 + [0] * 4,
+                    [6] * 4 + [300] * 4 + [300] * 4 + [10] * 4 + [50] * 4, (40, 20))  # fmt: skip
+    x[::9, 3] = np.nan
+    for name in ("model_even.json", "model_odd.json"):
+        model = load_xgboost(str(folder / name))
+        inputs = {
+            "x": x.astype(np.float32),
+            "roots": model.roots, "left": model.left, "right": model.right,
+            "feature": model.feature, "threshold": model.threshold,
+            "default_left": model.default_left,
+            "base": np.array([model.base_margin], np.float32),
+        }  # fmt: skip
+        out = run_simulated(tmp_path, SIMULATED, inputs)
+        expected = xgb.Booster(model_file=str(folder / name)).predict(
+            xgb.DMatrix(x), output_margin=True
+        )
+        assert np.array_equal(out["margins"], expected)
