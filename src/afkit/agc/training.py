@@ -135,9 +135,68 @@ def train(outdir: Path, dataset: Path | None = None, workers: int | None = None)
 
 def main(argv: list[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else argv
+    if args[:1] == ["--conformance"]:
+        default = Path(__file__).parent / "models" / "conformance.json"
+        make_conformance(Path(args[1]) if len(args) > 1 else default)
+        return
     outdir = Path(args[0]) if args else Path(__file__).parent / "models"
     dataset = Path(args[1]) if len(args) > 1 else None
     print(json.dumps(train(outdir, dataset), indent=2))
+
+
+def make_conformance(path: Path) -> dict[str, Any]:
+    """Write spec §8.8's conformance case: a small fixed model (three trees of depth 2 on
+    the 20 features) and eight events with every permutation's margin and the expected
+    choice, as xgboost computes them — what any tree evaluator is checked against
+    (``python -m afkit.agc.training --conformance PATH``)."""
+    xgboost = require("xgboost", "making the conformance case")
+    from afkit.ml.assignment import permutation_features
+
+    rng = np.random.default_rng(88)
+    counts = np.array([4, 5, 6, 7, 4, 6, 5, 6])
+    n = int(counts.sum())
+    jets: dict[str, Any] = {
+        "pt": np.round(rng.exponential(60.0, n) + 30.0, 3),
+        "eta": np.round(rng.uniform(-2.4, 2.4, n), 4),
+        "phi": np.round(rng.uniform(-3.1, 3.1, n), 4),
+        "mass": np.round(rng.uniform(4.0, 15.0, n), 3),
+        "btag": np.round(rng.normal(1.5, 3.0, n), 3),
+        "ntrk": rng.poisson(12, n).astype(np.float64),
+    }
+    jets["btag"][5] = np.nan  # a missing b-tag: each node's default branch
+    lepton: dict[str, Any] = {
+        "lepton_pt": np.round(rng.exponential(40.0, len(counts)) + 30.0, 3),
+        "lepton_eta": np.round(rng.uniform(-2.4, 2.4, len(counts)), 4),
+        "lepton_phi": np.round(rng.uniform(-3.1, 3.1, len(counts)), 4),
+        "lepton_mass": np.where(np.arange(len(counts)) % 2 == 0, 0.000511, 0.1056583755),
+    }
+    offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+    rows, row_offsets = permutation_features(**jets, **lepton, offsets=offsets)
+    target = (np.abs(rows[:, 6] - 172.5) < 30.0).astype(int)  # near the top mass
+    booster = xgboost.train(
+        {**PARAMETERS, "max_depth": 2, "nthread": 1}, xgboost.DMatrix(rows, label=target), 3
+    )
+    margins = booster.predict(xgboost.DMatrix(rows), output_margin=True)
+    events = []
+    for e in range(len(counts)):
+        scores = margins[row_offsets[e] : row_offsets[e + 1]]
+        events.append(
+            {
+                "jets": {k: [float(v) for v in a[offsets[e] : offsets[e + 1]]]
+                         for k, a in jets.items()},
+                "lepton": {k: float(a[e]) for k, a in lepton.items()},
+                "margins": [float(s) for s in scores],
+                "best_index": int(np.argmax(scores)),
+            }
+        )  # fmt: skip
+    case = {
+        "about": "AGC spec §8.8 conformance: margins are float32 values written as float64",
+        "xgboost": xgboost.__version__,
+        "model": json.loads(booster.save_raw("json")),
+        "events": events,
+    }
+    path.write_text(json.dumps(case, indent=1) + "\n")
+    return case
 
 
 if __name__ == "__main__":
