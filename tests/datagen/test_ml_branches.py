@@ -44,7 +44,7 @@ def _jets(path: Path, mc: bool) -> ak.Array:
     names = ["pt", "DFCommonJets_QGTagger_NTracks"] + (["AGCPartonLabel"] if mc else [])
     with uproot.open(path) as file:
         tree = file["CollectionTree"]
-        return ak.zip({n: tree[f"AnalysisJetsAuxDyn.{n}"].array() for n in names}, strict=True)
+        return ak.zip({n: tree[f"AnalysisJetsAuxDyn.{n}"].array() for n in names})
 
 
 def test_labels_and_track_counts_follow_the_spec(generated: Path) -> None:
