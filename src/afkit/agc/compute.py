@@ -31,6 +31,8 @@ class Selection:
     # where computing it would be wasted: m_bjj is computed for 4j2b events only)
     jets: Any  # bool per jet: selected
     jet_pt: Any = None  # the jet pT this selection was made with
+    jets_4j2b: Any = None  # bool per jet: selected, in a 4j2b event (the trijet's and ML's)
+    offsets_4j2b: Any = None  # list offsets of those jets
 
 
 def lepton_masks(columns: ChunkColumns, xp: Any) -> tuple[Any, Any]:
@@ -184,6 +186,8 @@ def select(events: Candidates, jet_pt: Any, tagged: Any, xp: Any) -> Selection:
         observables={"4j1b": kernels.segmented_sum(offsets, jet_pt, jets), "4j2b": m_bjj},
         jets=jets,
         jet_pt=jet_pt,
+        jets_4j2b=in_4j2b,
+        offsets_4j2b=trijet_offsets,
     )
 
 

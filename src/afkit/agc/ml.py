@@ -16,7 +16,6 @@ from typing import Any
 
 import numpy as np
 
-import afkit.kernels as kernels
 from afkit.agc import spec
 from afkit.histograms import WeightedCategoryHistogram
 from afkit.ml import TreeEnsemble, load_xgboost
@@ -40,11 +39,9 @@ def model_choice(event_number: Any, xp: Any) -> Any:
 
 
 def chosen_jets(events: Any, selection: Any, xp: Any) -> tuple[Any, Any]:
-    """The jets taking part (selected jets of 4j2b events) and their list offsets."""
-    in_4j2b = selection.jets & selection.regions["4j2b"][events.jet_event]
-    offsets = xp.zeros(len(events.jet_offsets), dtype=xp.int64)
-    xp.cumsum(kernels.segmented_count(events.jet_offsets, in_4j2b), out=offsets[1:])
-    return in_4j2b, offsets
+    """The jets taking part (selected jets of 4j2b events) and their list offsets: what
+    :func:`afkit.agc.compute.select` found for the trijet search, not computed again."""
+    return selection.jets_4j2b, selection.offsets_4j2b
 
 
 def assigned_features(
