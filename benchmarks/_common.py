@@ -41,8 +41,18 @@ def versions(*names: str) -> dict[str, str]:
         try:
             out[name] = importlib.metadata.version(name)
         except importlib.metadata.PackageNotFoundError:
-            out[name] = "not installed"
+            out[name] = _imported_version(name)
     return out
+
+
+def _imported_version(name: str) -> str:
+    """The module's own ``__version__`` where its distribution has another name (the
+    ``xgboost`` module comes from ``xgboost-cpu`` on Linux), else "not installed"."""
+    try:
+        module = importlib.import_module(name)
+    except ImportError:
+        return "not installed"
+    return str(getattr(module, "__version__", "unknown"))
 
 
 def timed(fn: Callable[[], Any], repeat: int) -> tuple[list[float], Any]:

@@ -51,8 +51,10 @@ def sample_metadata(s: SampleEntry) -> dict[str, Any]:
     }
 
 
-def run_afkit(fileset: Fileset, chunksize: int) -> dict[str, Any]:
-    result, report = afkit.run(AGCProcessor(), fileset, executor="iterative", chunksize=chunksize)
+def run_afkit(fileset: Fileset, chunksize: int, ml: bool = False) -> dict[str, Any]:
+    result, report = afkit.run(
+        AGCProcessor(ml=ml), fileset, executor="iterative", chunksize=chunksize
+    )
     assert report.complete
     return result
 
@@ -131,7 +133,7 @@ def basket_floor_inputs(fileset: Fileset, branches: list[str]) -> tuple[list[Any
     return payloads, outputs
 
 
-def run_coffea(fileset: Fileset, chunksize: int) -> dict[str, Any]:
+def run_coffea(fileset: Fileset, chunksize: int, ml: bool = False) -> dict[str, Any]:
     from coffea import processor
     from coffea.nanoevents import PHYSLITESchema
 
@@ -147,7 +149,7 @@ def run_coffea(fileset: Fileset, chunksize: int) -> dict[str, Any]:
     )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return runner(files, CoffeaAGC(meta), treename="CollectionTree")  # type: ignore[no-any-return]
+        return runner(files, CoffeaAGC(meta, ml=ml), treename="CollectionTree")  # type: ignore[no-any-return]
 
 
 def run_rdataframe(fileset: Fileset) -> dict[tuple[str, str, str], Any]:
@@ -189,12 +191,38 @@ def compare(ours: dict[str, Any], theirs: dict[str, Any]) -> float:
     return worst
 
 
+def ml_agreement(ours: dict[str, Any], theirs: dict[str, Any]) -> dict[str, Any]:
+    """How the coffea-way ML histograms compare with afkit's: the peer computes its features
+    with ``vector`` (another float order), so a rare event may choose another permutation;
+    reported, not asserted.  The total weight per feature must agree."""
+    from afkit.agc.spec import ML_FEATURES
+
+    worst, differing, total = 0.0, 0, 0
+    for name in ML_FEATURES:
+        a = ours[name].values(flow=True)
+        b = theirs[name].values(flow=True)
+        assert np.isclose(a.sum(), b.sum(), rtol=1e-9), f"{name}: other events filled"
+        scale = np.maximum(np.abs(a), 1e-300)
+        worst = max(worst, float(np.max(np.abs(a - b) / scale, initial=0.0)))
+        differing += int((~np.isclose(a, b, rtol=1e-6, atol=1e-9)).sum())
+        total += a.size
+    return {
+        "coffea_ml_histograms_max_relative_difference": worst,
+        "coffea_ml_bins_differing": f"{differing} of {total}",
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--fileset", default=None, help="default: afkit's default AGC dataset")
     parser.add_argument("--chunksize", type=int, default=100_000)
     parser.add_argument("--repeat", type=int, default=2)
     parser.add_argument("--name", default="agc_peers", help="benchmarks/results/NAME.json")
+    parser.add_argument(
+        "--ml",
+        action="store_true",
+        help="with the §8 ML step (afkit AGCProcessor(ml=True); coffea: peers/coffea_ml.py)",
+    )
     parser.add_argument(
         "--rdataframe",
         action="store_true",
@@ -211,9 +239,9 @@ def main() -> None:
 
     payloads, outputs = basket_floor_inputs(fileset, branches)
     tools = [
-        ("afkit", lambda: run_afkit(fileset, args.chunksize)),
+        ("afkit", lambda: run_afkit(fileset, args.chunksize, args.ml)),
         ("zstd_floor", lambda: zstd_floor(payloads, outputs)),
-        ("coffea", lambda: run_coffea(fileset, args.chunksize)),
+        ("coffea", lambda: run_coffea(fileset, args.chunksize, args.ml)),
         ("io_floor", lambda: run_floor(fileset, args.chunksize, branches)),
         ("afkit_io_floor", lambda: run_afkit_floor(fileset, args.chunksize, branches)),
     ]
@@ -221,7 +249,7 @@ def main() -> None:
         tools.append(("rdataframe", lambda: run_rdataframe(fileset)))
     times: dict[str, list[float]] = {name: [] for name, _ in tools}
     results: dict[str, Any] = {}
-    run_afkit(fileset, args.chunksize)  # warm-up: Numba cache load, page cache
+    run_afkit(fileset, args.chunksize, args.ml)  # warm-up: Numba cache load, page cache
     for _ in range(args.repeat):
         for name, fn in tools:
             start = time.perf_counter()
@@ -230,8 +258,11 @@ def main() -> None:
     worst = compare(results["afkit"]["hists"], results["coffea"]["hists"])
     rate = {name: events / min(t) for name, t in times.items()}
     payload: dict[str, Any] = {
-        "description": "AGC spec §1-5 (all variations) on the same generated files, one core, "
-        "iterative executors; best of the interleaved runs",
+        "description": "AGC spec §1-5 (all variations)"
+        + (" and the §8 ML step (20 histograms, every variation)" if args.ml else "")
+        + " on the same generated files, one core, iterative executors; best of the "
+        "interleaved runs",
+        "ml_step": args.ml,
         "fileset": args.fileset,
         "events": events,
         "files": sum(len(s.files) for s in fileset.samples.values()),
@@ -249,6 +280,7 @@ def main() -> None:
         },
         "largest_file_events": max(f.events for s in fileset.samples.values() for f in s.files),
         "coffea_histograms_max_relative_difference": worst,
+        **(ml_agreement(results["afkit"]["hists"], results["coffea"]["hists"]) if args.ml else {}),
         "targets": {
             "afkit_over_coffea": ">= 5",
             "afkit_over_rdataframe": ">= 3",

@@ -1,4 +1,4 @@
-"""The ML step's inference: afkit's fused kernel against xgboost on the same permutations.
+"""The ML step's inference: afkit's fused kernel against xgboost and the coffea way, same events.
 
 Events with 4-8 jets (the AGC's 4j2b multiplicities; at most 6 take part: 12, 60 or 180
 permutations), the shipped ``model_even``/``model_odd`` chosen by parity, one core.
@@ -9,6 +9,10 @@ permutations), the shipped ``model_even``/``model_odd`` chosen by parity, one co
   materialised (afkit's ``permutation_features``, timed apart), ``Booster.inplace_predict``
   with ``predict_type="margin"`` per model, then the first argmax per event in NumPy.
 * afkit margins only: ``afkit.ml.margins`` on the same materialised rows (tree walking alone).
+* coffea style (the acceptance peer): the whole step as coffea users write it — awkward
+  permutation indices, the jets of each role by jagged indexing, features with ``vector``,
+  ``inplace_predict``, ``ak.argmax`` (``benchmarks/peers/coffea_ml.py``); the jets start as
+  awkward Momentum4D arrays, as NanoEvents give them.
 
 Interleaved repeats; the chosen permutations are checked equal in the run.  Writes
 ``benchmarks/results/ml_inference.json``.
@@ -97,9 +101,26 @@ def main() -> None:
             scores[pick] = margins(model, features[pick])
         return scores
 
+    import awkward as ak
+
+    from peers import coffea_ml
+
+    counts = np.diff(ev["offsets"])
+    momentum_jets = coffea_ml.momentum_jets(**{k: ak.unflatten(v, counts) for k, v in jets.items()})
+    lepton_vectors = ak.zip(
+        {k.removeprefix("lepton_"): v for k, v in lepton.items()}, with_name="Momentum4D"
+    )
+    odd = ev["number"] % 2 == 1
+
+    def coffea_style() -> np.ndarray:
+        index, _ = coffea_ml.best_permutation(momentum_jets, lepton_vectors, odd, boosters)
+        return ak.to_numpy(ak.fill_none(index, -1))
+
     assert np.array_equal(ours(), peer()), "afkit and xgboost chose different permutations"
+    agreement = float(np.mean(coffea_style() == ours()))
     cases = {
         "afkit_assign_jets": ours,
+        "coffea_style_step": coffea_style,
         "materialise_rows": rows,
         "xgboost_predict": peer,
         "afkit_margins_on_rows": tree_walk_only,
@@ -120,13 +141,20 @@ def main() -> None:
         "seconds_best": best,
         "seconds_median": {k: statistics.median(v) for k, v in times.items()},
         "events_per_second": {k: args.events / v for k, v in best.items()},
+        "coffea_style_agreement": agreement,
+        "per_event_microseconds": {k: 1e6 * v / args.events for k, v in best.items()},
+        "per_permutation_nanoseconds": {k: 1e9 * v / n_rows for k, v in best.items()},
         "ratios": {
+            "coffea_style_over_afkit": best["coffea_style_step"] / best["afkit_assign_jets"],
             "xgboost_over_afkit": best["xgboost_predict"] / best["afkit_assign_jets"],
             "xgboost_plus_rows_over_afkit": (best["xgboost_predict"] + best["materialise_rows"])
             / best["afkit_assign_jets"],
         },
-        "note": "one core; xgboost nthread=1; xgboost's time excludes building its rows "
-        "(materialise_rows, listed apart); chosen permutations equal in the run",
+        "note": "one core; xgboost nthread=1; xgboost_predict excludes building its rows "
+        "(materialise_rows, listed apart) and equals afkit's choice in the run; "
+        "coffea_style_step is the whole step the coffea way (benchmarks/peers/coffea_ml.py: "
+        "awkward permutations and features with vector, xgboost inplace_predict, ak.argmax), "
+        "its agreement with afkit's choice is coffea_style_agreement (vector's own float order)",
     }
     path = write_result("ml_inference", result)
     print(path.read_text())

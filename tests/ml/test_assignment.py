@@ -371,3 +371,143 @@ def _reference_rows_first(ev: dict[str, Any], keep: int) -> list[list[list[float
     trimmed["counts"] = np.minimum(ev["counts"], keep)
     trimmed["lepton"] = ev["lepton"]
     return _reference_rows(trimmed)
+
+
+def _walk_and_bits(monkeypatch: pytest.MonkeyPatch, models: Any, case: dict[str, Any]) -> Any:
+    """``assign_jets`` by the node walk and by leaf bit-vectors; both results."""
+    import afkit.kernels.trees as trees
+
+    ev = case["events"]
+    args = dict(
+        pt=ev["pt"],
+        eta=ev["eta"],
+        phi=ev["phi"],
+        mass=ev["mass"],
+        btag=ev["btag"],
+        ntrk=ev["ntrk"],
+        offsets=np.concatenate([[0], np.cumsum(ev["counts"])]),
+        lepton_pt=ev["lepton"][:, 0],
+        lepton_eta=ev["lepton"][:, 1],
+        lepton_phi=ev["lepton"][:, 2],
+        lepton_mass=ev["lepton"][:, 3],
+        choice=case["choice"],
+    )
+    out = []
+    for bits in (False, True):
+        monkeypatch.setattr(trees, "_LEAF_BITS", bits)
+        out.append(assign_jets(models, **args))
+    return out
+
+
+def test_the_node_walk_equals_the_independent_implementation_too(
+    case: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    walk, bits = _walk_and_bits(monkeypatch, case["models"], case)
+    _check(walk, case)
+    _check(bits, case)
+
+
+def _random_ensemble(rng: np.random.Generator, values: np.ndarray, trees: int) -> Any:
+    """A hand-made ensemble over the 20 features: trees of random shape (a single leaf to 64
+    leaves), thresholds drawn from the features' own float32 values (so rows hit them
+    exactly), random default directions, float32 leaves."""
+    from afkit.ml.model import TreeEnsemble
+
+    roots, left, right, feature, threshold, default = [], [], [], [], [], []
+    for _ in range(trees):
+        root = len(left)
+        roots.append(root)
+        budget = int(rng.integers(1, 65))  # leaves of this tree
+        open_leaves = [root]
+        left.append(-1), right.append(-1), feature.append(0), threshold.append(0.0)
+        default.append(0)
+        leaves = 1
+        while leaves < budget:
+            node = open_leaves.pop(int(rng.integers(len(open_leaves))))
+            f = int(rng.integers(20))
+            column = values[:, f][~np.isnan(values[:, f])]
+            left[node], right[node] = len(left), len(left) + 1
+            feature[node] = f
+            threshold[node] = float(np.float32(column[int(rng.integers(len(column)))]))
+            default[node] = int(rng.integers(2))
+            for _ in range(2):
+                open_leaves.append(len(left))
+                left.append(-1), right.append(-1), feature.append(0), threshold.append(0.0)
+                default.append(0)
+            leaves += 1
+        for node in range(root, len(left)):
+            if left[node] < 0:
+                threshold[node] = float(np.float32(rng.normal(0.0, 0.3)))
+    return TreeEnsemble(
+        roots=np.array(roots, np.int32),
+        left=np.array(left, np.int32),
+        right=np.array(right, np.int32),
+        feature=np.array(feature, np.int32),
+        threshold=np.array(threshold, np.float32),
+        default_left=np.array(default, np.uint8),
+        base_margin=np.float32(0.25),
+        n_features=20,
+        objective="binary:logitraw",
+        source=f"<random, {trees} trees>",
+    )
+
+
+def test_leaf_bit_vectors_equal_the_node_walk_on_random_trees(
+    case: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Random shapes, exact threshold ties, NaN default both ways, one-leaf trees, 64-leaf
+    trees: both CPU algorithms give the same index, margin and features bit for bit."""
+    rng = np.random.default_rng(23)
+    values = np.nan_to_num(case["features"][case["index"] >= 0], nan=1.0)
+    models = [_random_ensemble(rng, values, trees) for trees in (40, 7)]
+    from afkit.kernels import _trees_cpu
+    from afkit.ml.assignment import _model_tables
+
+    tables = _model_tables(models)
+    ok, _, _, node_tree, _, _, _ = _trees_cpu.leaf_tables(*tables[2:9], 20)
+    assert ok
+    assert len(node_tree) == sum(int((m.left >= 0).sum()) for m in models)
+    walk, bits = _walk_and_bits(monkeypatch, models, case)
+    assert np.array_equal(walk.index, bits.index)
+    assert np.array_equal(walk.margin.view(np.int32), bits.margin.view(np.int32))
+    assert np.array_equal(walk.features, bits.features, equal_nan=True)
+    assert len(set(bits.index[bits.index >= 0])) > 10
+
+
+def test_trees_of_more_than_64_leaves_take_the_node_walk(
+    case: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from afkit.kernels import _trees_cpu
+    from afkit.ml.assignment import _model_tables
+
+    values = np.nan_to_num(case["features"][case["index"] >= 0], nan=1.0)
+    wide = _wide_tree_ensemble(values)
+    assert not _trees_cpu.leaf_tables(*_model_tables([wide])[2:9], 20)[0]
+    walk, bits = _walk_and_bits(monkeypatch, [wide, wide], case)
+    assert np.array_equal(walk.index, bits.index)
+    assert np.array_equal(walk.margin.view(np.int32), bits.margin.view(np.int32))
+
+
+def _wide_tree_ensemble(values: np.ndarray) -> Any:
+    """One tree of 70 leaves: a chain of splits on the W mass, each left child a leaf."""
+    from afkit.ml.model import TreeEnsemble
+
+    cuts = np.quantile(values[:, 5], np.linspace(0.02, 0.98, 69)).astype(np.float32)
+    left, right, feature, threshold = [], [], [], []
+    for i, c in enumerate(cuts):  # node 2i: split, node 2i + 1: its left leaf
+        left += [2 * i + 1, -1]
+        right += [2 * i + 2, -1]
+        feature += [5, 0]
+        threshold += [float(c), float(np.float32(i * 0.01))]
+    left.append(-1), right.append(-1), feature.append(0), threshold.append(1.0)
+    return TreeEnsemble(
+        roots=np.array([0], np.int32),
+        left=np.array(left, np.int32),
+        right=np.array(right, np.int32),
+        feature=np.array(feature, np.int32),
+        threshold=np.array(threshold, np.float32),
+        default_left=np.zeros(len(left), np.uint8),
+        base_margin=np.float32(0.0),
+        n_features=20,
+        objective="binary:logitraw",
+    )

@@ -25,6 +25,10 @@ from afkit.kernels._dispatch import backend_of
 
 __all__ = ["best_permutations", "ensemble_margins", "permutation_rows"]
 
+#: Score permutations by leaf bit-vectors on the CPU when every tree has ≤ 64 leaves (the
+#: node walk otherwise); a switch for the tests and benchmarks that compare the two.
+_LEAF_BITS = True
+
 
 def ensemble_margins(rows: Any, nodes: tuple[Any, ...], base: Any) -> Any:
     """Margin of each row of ``rows`` (float32, C order, ``(n, features)``), as float32.
@@ -33,6 +37,12 @@ def ensemble_margins(rows: Any, nodes: tuple[Any, ...], base: Any) -> Any:
     """
     if backend_of(rows, *nodes) == "cpu":
         from afkit.kernels import _trees_cpu as compiled
+
+        if len(nodes[3]) and int(nodes[3].max()) >= rows.shape[1]:
+            raise ConfigError(
+                f"the trees split on feature {int(nodes[3].max())}; the rows have "
+                f"{rows.shape[1]} features"
+            )
 
         _trees_cpu: Any = compiled
 
@@ -77,9 +87,31 @@ def best_permutations(
         features = np.empty((n_events, 20), np.float64)
         index = np.empty(n_events, np.int64)
         margin = np.empty(n_events, np.float32)
-        bad = _trees_cpu.best_permutations(
-            offsets, *jets, lepton, choice, *tables, features, index, margin
+        permutations, first, roots, tree_first, left, right, feature, threshold, default, bases = (
+            tables
         )
+        ok, *bit_tables = _trees_cpu.leaf_tables(
+            roots, tree_first, left, right, feature, threshold, default, 20
+        )
+        if ok and _LEAF_BITS:
+            bad = _trees_cpu.best_permutations_bits(
+                offsets,
+                *jets,
+                lepton,
+                choice,
+                permutations,
+                first,
+                tree_first,
+                bases,
+                *bit_tables,
+                features,
+                index,
+                margin,
+            )
+        else:
+            bad = _trees_cpu.best_permutations(
+                offsets, *jets, lepton, choice, *tables, features, index, margin
+            )
         infinite = bad >= 0
     else:
         from afkit.kernels import _trees_cuda as device
