@@ -48,3 +48,13 @@ def test_console_script_runs(r24: Path) -> None:
     )
     assert completed.returncode == 0, completed.stderr
     assert "5 entries" in completed.stdout
+
+
+def test_agc_ml_engine_option() -> None:
+    runner = CliRunner()
+    helped = runner.invoke(main, ["agc", "--help"])
+    assert helped.exit_code == 0
+    assert "--ml-engine [afkit|xgboost]" in helped.output
+    refused = runner.invoke(main, ["agc", "--ml-engine", "tmva"])
+    assert refused.exit_code == 2
+    assert "'tmva' is not one of 'afkit', 'xgboost'" in refused.output

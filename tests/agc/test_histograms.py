@@ -80,6 +80,22 @@ def test_executor_and_chunking_do_not_change_the_histograms(
         assert np.allclose(a.variances(flow=True), b.variances(flow=True), rtol=1e-12, atol=0)
 
 
+def test_the_xgboost_engine_fills_the_same_ml_histograms(
+    small: Fileset, afkit_result: dict
+) -> None:
+    """``ml_engine="xgboost"`` (materialised rows, xgboost's predictor) against afkit's
+    kernel: every histogram the same, bin by bin."""
+    pytest.importorskip("xgboost")
+    again, _ = afkit.run(
+        AGCProcessor(ml=True, ml_engine="xgboost"), small, executor="iterative", chunksize=7_777
+    )
+    for name in [r.name for r in spec.REGIONS] + list(spec.ML_FEATURES):
+        a, b = afkit_result["hists"][name], again["hists"][name]
+        assert np.allclose(a.values(flow=True), b.values(flow=True), rtol=1e-12, atol=0), name
+    with pytest.raises(afkit.ConfigError, match="ml_engine 'tmva' is not one of"):
+        AGCProcessor(ml=True, ml_engine="tmva")
+
+
 def test_ml_histograms_equal_the_independent_implementation(
     small: Fileset, afkit_result: dict
 ) -> None:

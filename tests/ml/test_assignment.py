@@ -511,3 +511,31 @@ def _wide_tree_ensemble(values: np.ndarray) -> Any:
         n_features=20,
         objective="binary:logitraw",
     )
+
+
+def test_the_xgboost_engine_gives_the_same_assignment(case: dict[str, Any]) -> None:
+    ev = case["events"]
+    jets = {
+        k: ak.unflatten(ev[k], ev["counts"]) for k in ("pt", "eta", "phi", "mass", "btag", "ntrk")
+    }
+    result = assign_jets(
+        case["models"],
+        **jets,
+        lepton_pt=ev["lepton"][:, 0],
+        lepton_eta=ev["lepton"][:, 1],
+        lepton_phi=ev["lepton"][:, 2],
+        lepton_mass=ev["lepton"][:, 3],
+        choice=case["choice"],
+        engine="xgboost",
+    )
+    _check(result, case)
+    with pytest.raises(afkit.ConfigError, match="engine 'sklearn' is not one of 'afkit'"):
+        assign_jets(
+            case["models"],
+            **jets,
+            lepton_pt=ev["lepton"][:, 0],
+            lepton_eta=ev["lepton"][:, 1],
+            lepton_phi=ev["lepton"][:, 2],
+            lepton_mass=ev["lepton"][:, 3],
+            engine="sklearn",
+        )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 from typing import Any
@@ -306,3 +307,22 @@ def test_the_shipped_models_under_the_cuda_simulator(tmp_path: Path) -> None:
             xgb.DMatrix(x), output_margin=True
         )
         assert np.array_equal(out["margins"], expected)
+
+
+def test_the_xgboost_engine_gives_the_same_margins() -> None:
+    x = _rows(2000, width=7, seed=4)
+    booster = _train(x, max_depth=5, rounds=30)
+    model = load_xgboost(_document(booster))
+    expected = booster.predict(xgb.DMatrix(x), output_margin=True)
+    assert np.array_equal(margins(model, x, engine="xgboost"), expected)
+    nested = ak.unflatten(ak.Array(x), [500, 0, 1500])
+    by_xgboost = model.margins(nested, engine="xgboost")
+    assert ak.to_list(ak.num(by_xgboost)) == [500, 0, 1500]
+    assert np.array_equal(ak.to_numpy(ak.flatten(by_xgboost)), expected)
+    with pytest.raises(afkit.ConfigError, match="infinite"):
+        margins(model, np.full((1, 7), np.inf), engine="xgboost")
+    hand_made = dataclasses.replace(model, document=None)
+    with pytest.raises(afkit.ConfigError, match="not read from an xgboost model document"):
+        margins(hand_made, x, engine="xgboost")
+    with pytest.raises(afkit.ConfigError, match="engine 'onnx' is not one of"):
+        margins(model, x, engine="onnx")

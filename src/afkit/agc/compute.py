@@ -199,6 +199,7 @@ def fill_chunk(
     variation: str,
     weight_scale: float,
     models: tuple[Any, ...] | None = None,
+    ml_engine: str = "afkit",
 ) -> dict[str, int]:
     """Fill every region histogram with this chunk; return nominal events per region.
 
@@ -206,7 +207,8 @@ def fill_chunk(
     ttbar sample fills the variation named after it with the nominal selection only).
     ``weight_scale`` is ``xsec * L / sumw`` (1 for data).  With ``models`` (``(model_even,
     model_odd)``, columns read with ``ml=True``) also the ML histograms of spec §8
-    (:func:`afkit.agc.ml.new_ml_histograms`, in ``histograms`` by feature name).
+    (:func:`afkit.agc.ml.new_ml_histograms`, in ``histograms`` by feature name), the
+    permutations scored by ``ml_engine`` (:data:`afkit.ml.ENGINES`).
     """
     backend = kernels.backend_of(columns.event_number)
     xp = kernels.array_module(backend)
@@ -250,7 +252,7 @@ def fill_chunk(
         if events.jet_ntrk is None:
             raise ConfigError("the ML step needs columns read with ml=True")
         discriminant = btag_discriminant(events, xp)
-        fill_ml(histograms, process, rows, events, discriminant, models, xp)
+        fill_ml(histograms, process, rows, events, discriminant, models, xp, ml_engine)
 
     for region in spec.REGIONS:
         histograms[region.name].fill(

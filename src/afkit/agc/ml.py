@@ -45,7 +45,12 @@ def chosen_jets(events: Any, selection: Any, xp: Any) -> tuple[Any, Any]:
 
 
 def assigned_features(
-    events: Any, selection: Any, discriminant: Any, models: tuple[TreeEnsemble, ...], xp: Any
+    events: Any,
+    selection: Any,
+    discriminant: Any,
+    models: tuple[TreeEnsemble, ...],
+    xp: Any,
+    engine: str = "afkit",
 ) -> Any:
     """``(events, 20)`` float64: the chosen permutation's features of each 4j2b event of
     ``selection`` (NaN rows elsewhere)."""
@@ -65,6 +70,7 @@ def assigned_features(
         lepton_phi=lepton[:, 2],
         lepton_mass=lepton[:, 3],
         choice=model_choice(events.event_number, xp),
+        engine=engine,
     )
     return assignment.features
 
@@ -96,13 +102,16 @@ def fill_ml(
     discriminant: Any,
     models: tuple[TreeEnsemble, ...],
     xp: Any,
+    engine: str = "afkit",
 ) -> None:
     """Fill the ML histograms for every ``(variation, selection, weight)`` row: features
     once per distinct selection (weight variations share the nominal one)."""
     features: dict[int, Any] = {}
     for _, selection, _ in rows:
         if id(selection) not in features:
-            features[id(selection)] = assigned_features(events, selection, discriminant, models, xp)
+            features[id(selection)] = assigned_features(
+                events, selection, discriminant, models, xp, engine
+            )
     names = [name for name, _, _ in rows]
     weights = xp.stack([w for _, _, w in rows])
     masks = xp.stack([s.regions["4j2b"] for _, s, _ in rows])

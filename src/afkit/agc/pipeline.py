@@ -135,6 +135,7 @@ def run(
     site: Any = None,
     checkpoint: str | os.PathLike[str] | None = None,
     ml: bool = True,
+    ml_engine: str = "afkit",
 ) -> AGCResult:
     """Run the AGC (spec §1-6) over ``fileset`` and write its outputs to ``outdir``.
 
@@ -144,7 +145,8 @@ def run(
     killed run resumable: a rerun processes only the chunks it lacks) are passed to
     :func:`afkit.run`.  ``ml`` (default on) adds the ML step of spec §8: the 20 histograms of
     the chosen jet permutation's features in 4j2b, by feature name, in ``hists`` and in
-    ``histograms.root``; they do not enter the fit.
+    ``histograms.root``; they do not enter the fit.  ``ml_engine="xgboost"`` scores the
+    permutations with xgboost's predictor instead of afkit's kernel (same histograms).
     """
     if not isinstance(fileset, Fileset):
         fileset = Fileset.load(fileset)
@@ -153,7 +155,7 @@ def run(
     out.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     result, report = run_processor(
-        AGCProcessor(backend, ml=ml),
+        AGCProcessor(backend, ml=ml, ml_engine=ml_engine),
         fileset,
         executor=executor,  # type: ignore[arg-type]
         chunksize=chunksize,

@@ -27,10 +27,12 @@ class AGCProcessor:
     ``hist.Hist`` once, at the end of a run.
     """
 
-    def __init__(self, backend: str = "cpu", *, ml: bool = False) -> None:
+    def __init__(self, backend: str = "cpu", *, ml: bool = False, ml_engine: str = "afkit") -> None:
         array_module(backend)  # fails early, naming what to install, if the backend is absent
+        _check_ml_engine(ml_engine, backend, ml)
         self.backend = backend
         self.ml = ml  # the ML step (spec §8): 20 more histograms, by feature name
+        self.ml_engine = ml_engine  # who scores the permutations: afkit's kernels or xgboost
         if ml:
             from afkit.agc.ml import shipped_models
 
@@ -97,6 +99,7 @@ class AGCProcessor:
             variation=variation,
             weight_scale=scale,
             models=self._models(),
+            ml_engine=self.ml_engine,
         )
         hists = {name: h.to_host() for name, h in histograms.items()}
         done = time.perf_counter()
@@ -118,6 +121,28 @@ class AGCProcessor:
                 for name, h in hists.items()
             },
         }
+
+
+def _check_ml_engine(engine: str, backend: str, ml: bool) -> None:
+    """Refuse, before any chunk runs, an ML engine that cannot run here."""
+    from afkit.exceptions import ConfigError
+    from afkit.ml import ENGINES
+
+    if engine not in ENGINES:
+        raise ConfigError(f"ml_engine {engine!r} is not one of {', '.join(map(repr, ENGINES))}")
+    if not ml or engine == "afkit":
+        return
+    if backend != "cpu":
+        raise ConfigError(
+            'ml_engine="xgboost" scores permutation rows built on the CPU; with '
+            f'backend={backend!r} use ml_engine="afkit"'
+        )
+    try:
+        import xgboost  # noqa: F401
+    except ImportError:
+        raise ConfigError(
+            'ml_engine="xgboost" needs the xgboost package: pip install "afkit[ml]"'
+        ) from None
 
 
 def _weight_scale(meta: dict[str, Any], context: WorkContext) -> float:

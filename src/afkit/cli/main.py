@@ -203,6 +203,14 @@ def generate_command(
     help="The ML step: BDT jet-parton assignment in 4j2b and its 20 feature histograms.",
 )
 @click.option(
+    "--ml-engine",
+    type=click.Choice(["afkit", "xgboost"]),
+    default="afkit",
+    show_default=True,
+    help="Who scores the jet permutations: afkit's kernel, or xgboost's predictor "
+    "(needs afkit[ml]; CPU; same histograms).",
+)
+@click.option(
     "--checkpoint",
     type=click.Path(file_okay=False),
     default=None,
@@ -223,6 +231,7 @@ def agc_command(
     mu: float,
     plots: bool,
     ml: bool,
+    ml_engine: str,
     checkpoint: str | None,
 ) -> None:
     """Run the AGC ttbar measurement end to end: histograms, fit, ROOT/JSON/plots."""
@@ -266,6 +275,7 @@ def agc_command(
                 site=site,
                 checkpoint=checkpoint,
                 ml=ml,
+                ml_engine=ml_engine,
             )
     except AfkitError as err:
         click.echo(f"afkit: error: {err}", err=True)

@@ -23,6 +23,7 @@ import numpy as np
 
 import afkit.kernels as kernels
 from afkit.exceptions import ArgumentTypeError, ConfigError
+from afkit.ml.inference import check_engine, margins
 from afkit.ml.model import TreeEnsemble
 
 __all__ = [
@@ -136,6 +137,7 @@ def assign_jets(
     lepton_mass: Any,
     choice: Any = 0,
     offsets: Any = None,
+    engine: str = "afkit",
 ) -> Assignment:
     """Score every jet permutation of every event and keep the best (module docstring).
 
@@ -148,10 +150,14 @@ def assign_jets(
         lepton_pt, lepton_eta, lepton_phi, lepton_mass: the event's one lepton, per event.
         choice: which model scores each event (int per event, or one int for all).
         offsets: int64 list offsets of flat jet arrays (``events + 1``, from 0).
+        engine: ``"afkit"`` (one kernel builds, scores and compares the permutations) or
+            ``"xgboost"`` (every permutation's features materialised, scored by xgboost's
+            predictor, the first best kept in NumPy: the same result, slower; CPU inputs).
 
     Returns:
         :class:`Assignment`, on the device of the inputs.
     """
+    check_engine(engine)
     ensembles = [models] if isinstance(models, TreeEnsemble) else list(models)
     if not ensembles or not all(isinstance(m, TreeEnsemble) for m in ensembles):
         raise ArgumentTypeError("models must be a TreeEnsemble or a sequence of them")
@@ -167,6 +173,13 @@ def assign_jets(
     xp = kernels.array_module(backend)
     n_events = len(jet_offsets) - 1
     which = _choice(choice, n_events, len(ensembles), xp)
+    if engine == "xgboost":
+        if backend != "cpu":
+            raise ConfigError(
+                'engine="xgboost" scores materialised permutation rows, built on the CPU; '
+                'on a GPU use engine="afkit" (the CUDA kernel materialises nothing)'
+            )
+        return _assign_by_xgboost(ensembles, jet_offsets, jets, lepton, which)
     tables = _model_tables(ensembles)
     if backend == "cpu":
         device_tables = tables
@@ -175,6 +188,46 @@ def assign_jets(
     features, index, margin = kernels.best_permutations(
         jet_offsets, tuple(jets), lepton, which, device_tables
     )
+    return Assignment(index=index, margin=margin, features=features)
+
+
+def _assign_by_xgboost(
+    ensembles: list[TreeEnsemble],
+    jet_offsets: np.ndarray,
+    jets: list[np.ndarray],
+    lepton: np.ndarray,
+    which: np.ndarray,
+) -> Assignment:
+    """:func:`assign_jets` with xgboost scoring every materialised permutation row."""
+    table, first = _tables()
+    n = np.minimum(np.diff(jet_offsets), MAX_JETS)
+    per_event = np.where(n >= 4, first[np.clip(n - 3, 1, 3)] - first[np.clip(n - 4, 0, 2)], 0)
+    row_offsets = np.zeros(len(n) + 1, np.int64)
+    np.cumsum(per_event, out=row_offsets[1:])
+    rows = kernels.permutation_rows(
+        jet_offsets, tuple(jets), lepton, table, first, MAX_JETS, row_offsets
+    )
+    row_model = np.repeat(which, per_event)
+    scores = np.empty(len(rows), np.float32)
+    for m, model in enumerate(ensembles):
+        pick = row_model == m
+        if pick.any():
+            scores[pick] = margins(model, rows[pick], engine="xgboost")
+    index = np.full(len(n), -1, np.int64)
+    margin = np.full(len(n), np.nan, np.float32)
+    features = np.full((len(n), len(FEATURE_NAMES)), np.nan)
+    has = per_event > 0
+    if has.any():
+        starts = row_offsets[:-1][has]
+        best = np.maximum.reduceat(scores, starts)
+        # the first row reaching its event's maximum (ties: the smallest index, spec §8.5)
+        event_of_row = np.repeat(np.arange(len(n)), per_event)
+        reaching = np.flatnonzero(scores == np.repeat(best, per_event[has]))
+        firsts = np.unique(event_of_row[reaching], return_index=True)[1]
+        chosen = reaching[firsts]
+        index[has] = chosen - starts
+        margin[has] = scores[chosen]
+        features[has] = rows[chosen]
     return Assignment(index=index, margin=margin, features=features)
 
 

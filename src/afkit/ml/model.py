@@ -60,6 +60,8 @@ class TreeEnsemble:
     feature_names: tuple[str, ...] = ()
     source: str = "<dict>"
     max_depth: int = field(default=0)
+    #: The xgboost JSON document it was read from (for ``engine="xgboost"``), if any.
+    document: Mapping[str, Any] | None = field(default=None, repr=False, compare=False)
 
     @property
     def n_trees(self) -> int:
@@ -76,11 +78,11 @@ class TreeEnsemble:
             f"{self.n_features} features, {self.objective}, from {self.source})"
         )
 
-    def margins(self, features: Any) -> Any:
+    def margins(self, features: Any, *, engine: str = "afkit") -> Any:
         """The model's margin for each row of ``features``; see :func:`afkit.ml.margins`."""
         from afkit.ml.inference import margins
 
-        return margins(self, features)
+        return margins(self, features, engine=engine)
 
 
 def load_xgboost(model: str | os.PathLike[str] | Mapping[str, Any]) -> TreeEnsemble:
@@ -177,6 +179,7 @@ def _from_document(document: Mapping[str, Any], source: str) -> TreeEnsemble:
         feature_names=names,
         source=source,
         max_depth=depth,
+        document=document,
     )
 
 
