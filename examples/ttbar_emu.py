@@ -72,7 +72,6 @@ class TtbarEmu:
         meta, info, n = context.metadata, events.EventInfo, len(events)
         el, mu, jets = events.Electrons, events.Muons, events.Jets
         scale = {} if meta["is_data"] else self.scale  # systematics: MC only
-        scale = {} if meta["is_data"] else self.scale  # systematics: MC only
         tight_el = (abs(el.eta) < 2.47) & (el.DFCommonElectronsLHTight == 1)
         el_pt, good_el, e = self.leptons(el, tight_el, scale)
         mu_pt, good_mu, m = self.leptons(mu, (abs(mu.eta) < 2.5) & (mu.quality == 0), scale)

@@ -80,19 +80,56 @@ def test_physlite_kinematics_read_only_their_branches(r24: Path) -> None:
 
 
 def test_link_reads_link_target_field_and_counts(r24: Path) -> None:
+    """A link target's field: the link, the jets' counts and that field — which also counts
+    the b-tagging objects (BTagging has no kinematic field; its branches are all about the
+    same size), so no other branch is read only to count them."""
     clear_open_files()
     events = afkit.read(r24)
     ak.to_list(events.Jets.btagging.DL1dv01_pb)
-    source = events.source
-    btag_anchor = source.schema.collections["BTagging"].anchor(source.compressed_bytes)
-    assert btag_anchor is not None
     assert set(events.branches_read) == {
         "AnalysisJetsAuxDyn.btaggingLink.m_persKey",
         "AnalysisJetsAuxDyn.btaggingLink.m_persIndex",
         "AnalysisJetsAuxDyn.pt",  # the jets' object counts (their anchor field)
-        btag_anchor.branch,  # the b-tagging objects' counts, to bound-check the indices
-        "BTagging_AntiKt4EMPFlowAuxDyn.DL1dv01_pb",
+        "BTagging_AntiKt4EMPFlowAuxDyn.DL1dv01_pb",  # the values, and the objects' counts
     }
+    clear_open_files()
+    events = afkit.read(r24)
+    ak.to_list(events.Jets.btagging)  # every field: counted from the largest branch
+    source = events.source
+    assert source.offsets("BTagging") is source.offsets("BTagging")
+    largest = source.schema.collections["BTagging"].anchor(source.compressed_bytes)
+    assert largest is not None
+    assert largest.branch == "BTagging_AntiKt4EMPFlowAuxDyn.DL1dv00_pb"
+
+
+def test_an_anchor_read_already_must_be_near_the_largest_branch() -> None:
+    """Without a kinematic field, the counts come from the largest branch, or from one read
+    anyway within 10 % of its size — never from a much smaller branch (maybe a sparse
+    decoration, stored empty where it was not set)."""
+    from afkit.io.schema import CollectionSpec, FieldSpec
+
+    sizes = {"B.big": 1000, "B.near": 950, "B.small": 400}
+    spec = CollectionSpec(
+        name="B",
+        container="B",
+        cpp_class=None,
+        single=False,
+        fields={
+            name.split(".")[1]: FieldSpec(
+                name=name.split(".")[1], kind="list", branch=name, cpp_type="vector<float>"
+            )
+            for name in sizes
+        },
+    )
+    anchor = spec.anchor(sizes.__getitem__)
+    assert anchor is not None
+    assert anchor.branch == "B.big"
+    near = spec.anchor(sizes.__getitem__, lambda branch: branch == "B.near")
+    assert near is not None
+    assert near.branch == "B.near"
+    small = spec.anchor(sizes.__getitem__, lambda branch: branch == "B.small")
+    assert small is not None
+    assert small.branch == "B.big"
 
 
 def test_nothing_is_read_until_used(r24: Path) -> None:

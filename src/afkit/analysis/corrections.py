@@ -16,7 +16,7 @@ extra.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -109,6 +109,7 @@ class Correction:
                 file=self.file,
             )
         flat, layout = _flatten(inputs)
+        restore = _restorer(layout)
         out = {}
         for value in values:
             arguments = [*flat[:position], value, *flat[position:]]
@@ -119,7 +120,7 @@ class Correction:
                     f"{self.name} could not be evaluated for {axis}={value!r}: {err}",
                     file=self.file,
                 ) from err
-            out[value] = _restore(np.asarray(result), layout)
+            out[value] = restore(np.asarray(result))
         return out
 
 
@@ -161,12 +162,30 @@ def _buffer(values: Any) -> Any:
 
 def _restore(values: Any, layout: Any) -> Any:
     """``values`` (flat, in ``ak.flatten(layout, None)`` order) in the layout of ``layout``."""
+    return _restorer(layout)(values)
+
+
+def _restorer(layout: Any) -> Callable[[Any], Any]:
+    """A function putting flat values back into ``layout``'s lists; the lists' counts are
+    taken once, however many results (systematic values) are restored."""
     if layout is None:
-        return values
+        return lambda values: values
     import awkward as ak
 
-    out = ak.Array(values)
-    for depth in range(layout.ndim - 1, 0, -1):
-        counts = ak.flatten(ak.num(layout, axis=depth), axis=None)
-        out = ak.unflatten(out, ak.to_numpy(counts))
-    return out
+    counts = [
+        ak.to_numpy(ak.flatten(ak.num(layout, axis=depth), axis=None))
+        for depth in range(layout.ndim - 1, 0, -1)
+    ]
+    offsets = []
+    for level in counts:
+        starts = np.zeros(len(level) + 1, np.int64)
+        np.cumsum(level, out=starts[1:])
+        offsets.append(ak.index.Index64(starts))
+
+    def restore(values: Any) -> Any:
+        content = ak.contents.NumpyArray(np.ascontiguousarray(values))
+        for starts in offsets:
+            content = ak.contents.ListOffsetArray(starts, content)
+        return ak.Array(content)
+
+    return restore

@@ -273,9 +273,22 @@ class Varied:
         key = (i, self.values.shape)
         if key in cache:
             return cache[key]
-        xp = array_module(backend_of(self.values))
-        offsets, n_events = self._tiled()
+        backend = backend_of(self.values)
+        xp = array_module(backend)
         rows, per_row = self.values.shape
+        if backend == "cpu":
+            from afkit.analysis._compiled import nth_positions
+
+            flags = (
+                np.ones((rows, per_row), dtype=bool)
+                if mask is None
+                else np.broadcast_to(self._operand(mask), self.values.shape)
+            )
+            positions = np.empty((rows, self.n_events), np.int64)
+            nth_positions(np.asarray(self.offsets, dtype=np.int64), flags, i, positions)
+            cache[key] = positions
+            return positions
+        offsets, n_events = self._tiled()
         index = xp.broadcast_to(xp.arange(per_row, dtype=np.float64)[None, :], (rows, per_row))
         flags = self._mask_values(mask) if mask is not None else xp.ones(rows * per_row, dtype=bool)
         chosen = kernels.leading_values(offsets, xp.ascontiguousarray(index).ravel(), flags, i + 1)

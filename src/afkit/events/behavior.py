@@ -22,6 +22,8 @@ import vector.backends.awkward as vak
 
 SOURCE_ATTR = "@afkit.source"
 COLLECTION_PARAM = "afkit.collection"
+#: ``"Jets/btaggingLink"`` on the records a link resolves to (see :func:`_announce`)
+LINK_PARAM = "afkit.link"
 MOMENTUM = "afkit.Momentum"
 OBJECT = "afkit.Object"
 EVENTS = "afkit.Events"
@@ -53,12 +55,31 @@ def missing_field(array: Any, where: str) -> None:
     )
 
 
+def _announce(array: Any, where: str) -> None:
+    """Tell the chunk's source which field of a link's targets is about to be read
+    (``jets.btagging["DL1dv01_pb"]``): a target collection without a kinematic field to
+    count its objects from can then count them from this field instead of reading another
+    branch only for that."""
+    attrs = array.attrs
+    source = attrs.get(SOURCE_ATTR) if attrs else None
+    if source is None:
+        return
+    try:
+        link = array.layout.purelist_parameters(LINK_PARAM)
+    except Exception:  # noqa: BLE001 - only a preference
+        return
+    if isinstance(link, str):
+        source.announce_link_field(link, where)
+
+
 class _CheckedFields:
     """Mixin: unknown field names raise MissingBranchError; afkit errors are not re-wrapped."""
 
     def __getitem__(self, where: Any) -> Any:
-        if isinstance(where, str) and where not in self.fields:
-            missing_field(self, where)
+        if isinstance(where, str):
+            if where not in self.fields:
+                missing_field(self, where)
+            _announce(self, where)
         return super().__getitem__(where)  # type: ignore[misc]
 
     def __getattr__(self, where: str) -> Any:
@@ -66,6 +87,7 @@ class _CheckedFields:
             return super().__getattr__(where)  # type: ignore[misc]
         if where not in self.fields:
             missing_field(self, where)
+        _announce(self, where)
         try:
             return super().__getattr__(where)  # type: ignore[misc]
         except AttributeError as err:

@@ -353,6 +353,6 @@ class ModelBuilder:
                 "class": "RecordArray",
                 "fields": list(targets),
                 "contents": contents,
-                "parameters": {"__record__": record},
+                "parameters": {"__record__": record, bh.LINK_PARAM: f"{spec.name}/{f.name}"},
             },
         }

@@ -46,6 +46,7 @@ class EventSource:
         self.counts_from = counts_from or {}  # collection -> flat count branch (NanoAOD nX)
         self._event_format = event_format
         self._offsets: dict[str, NDArray[np.int64]] = {}
+        self._announced: set[str] = set()  # branches about to be read (link target fields)
         self._device: dict[tuple[str, str], Any] = {}  # (backend, buffer key) -> device copy
         self._resolvers: dict[tuple[str, str], linking.LinkResolver] = {}
         self._compressed: dict[str, int] = {}
@@ -80,6 +81,26 @@ class EventSource:
         """Container name -> StoreGate key from the file's EventFormat ({} without MetaData)."""
         return self._event_format() if self._event_format else {}
 
+    def _already_read(self, branch: str) -> bool:
+        """Whether this chunk decoded ``branch`` as a ``vector<T>`` already, or is about to
+        (:meth:`announce_link_field`)."""
+        if branch in self._announced:
+            return True
+        is_cached = getattr(self.reader, "is_cached", None)
+        return bool(is_cached and is_cached("jagged", branch))
+
+    def announce_link_field(self, link: str, name: str) -> None:
+        """Field ``name`` of the targets of ``link`` (``"Jets/btaggingLink"``) is about to be
+        read: its branches may count those collections' objects (see
+        :meth:`~afkit.io.schema.CollectionSpec.anchor`)."""
+        collection, _, field = link.partition("/")
+        for target in self.resolver(collection, field).candidates:
+            spec = self.schema.collections.get(target)
+            if spec is not None and target not in self._offsets:
+                found = spec.fields.get(name)
+                if found is not None and found.kind == "list":
+                    self._announced.add(found.branch)
+
     def compressed_bytes(self, branch: str) -> int:
         """Bytes of a branch's baskets on disk (0 where unknown): the anchor's tie-breaker."""
         if branch not in self._compressed:
@@ -111,7 +132,7 @@ class EventSource:
             offsets = np.zeros(len(counts) + 1, np.int64)
             np.cumsum(counts, out=offsets[1:])
         else:
-            anchor = spec.anchor(self.compressed_bytes)
+            anchor = spec.anchor(self.compressed_bytes, self._already_read)
             if anchor is None:
                 raise DecodeError(
                     f"collection {collection!r} has no per-object field to count objects from",

@@ -19,6 +19,10 @@ class CachedReads:
         self._cache: dict[tuple[str, str], Any] = {}
         self._lock = threading.RLock()
 
+    def is_cached(self, kind: str, name: str) -> bool:
+        """Whether ``(kind, name)`` was decoded already in this chunk."""
+        return (kind, name) in self._cache
+
     def cached(self, kind: str, name: str, make: Callable[[], Any]) -> Any:
         """Return the cached value for ``(kind, name)``, computing it once."""
         key = (kind, name)

@@ -95,22 +95,36 @@ class CollectionSpec:
     #: formats without such classes
     element_class: str | None = None
 
-    def anchor(self, compressed_bytes: Callable[[str], int]) -> FieldSpec | None:
+    def anchor(
+        self,
+        compressed_bytes: Callable[[str], int],
+        already_read: Callable[[str], bool] = lambda branch: False,
+    ) -> FieldSpec | None:
         """The field the collection's object counts are taken from.
 
         xAOD writes a decoration as an empty vector in events where it was not set, so only a
         variable every object carries can count objects.  The core kinematic and identity
         variables in :data:`ANCHOR_FIELDS` always are; without one of them, the most
-        expensive plain per-object field is taken (the largest branch is the least likely to
-        be a sparse decoration), then any other per-object field.  ``compressed_bytes(branch)``
-        is asked only in that case (it may need the branch's metadata decoded).
+        expensive plain per-object fields are taken (the largest branches are the least
+        likely to be sparse decorations): of those within 10 % of the largest, one this chunk
+        has ``already_read`` (no branch read only to count), else the largest; then any
+        other per-object field.  ``compressed_bytes(branch)`` is asked only in that case (it
+        may need the branch's metadata decoded).  A sparse anchor cannot go unnoticed: every
+        other field is checked against it and a field with more objects raises.
         """
         lists = {f.name: f for f in self.fields.values() if f.kind == "list"}
         for name in ANCHOR_FIELDS:
             if name in lists:
                 return lists[name]
         if lists:
-            return max(lists.values(), key=lambda f: (compressed_bytes(f.branch), f.name))
+            sizes = {f.name: compressed_bytes(f.branch) for f in lists.values()}
+            largest = max(lists.values(), key=lambda f: (sizes[f.name], f.name))
+            near = [
+                f
+                for f in lists.values()
+                if sizes[f.name] >= 0.9 * sizes[largest.name] and already_read(f.branch)
+            ]
+            return max(near, key=lambda f: (sizes[f.name], f.name)) if near else largest
         per_object = ("nested", "link", "link_vector", "link_nested")
         others = [f for f in self.fields.values() if f.kind in per_object]
         return others[0] if others else None

@@ -326,8 +326,13 @@ def _gather_linked(array: Any, fill: float) -> Any:
     if isinstance(option, ak.contents.IndexedOptionArray) and isinstance(
         option.content, ak.contents.NumpyArray
     ):
+        # the field before the link index: a target collection counted from one of its
+        # fields can then be counted from this one, read anyway (EventSource.offsets)
+        content = xp.asarray(option.content.data)
         index = xp.ascontiguousarray(option.index.data[start:stop], dtype=np.int64)
-        content = xp.ascontiguousarray(option.content.data, dtype=np.float64)
+        if backend != "cpu" or content.dtype.kind not in "fiu" or content.ndim != 1:
+            content = xp.ascontiguousarray(content, dtype=np.float64)
+        # (on the CPU the kernel reads float32/int content as it is: no float64 copy first)
         values = implementation(backend).gather(index, content, float(fill))
     else:
         column = jagged(array, "linked field", dtype=np.float64)

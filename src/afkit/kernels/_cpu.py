@@ -345,8 +345,16 @@ def gather(index, content, fill):
 
 @numba.njit(cache=True, nogil=True)
 def leading_values(offsets, values, mask, k):
+    return leading_counted(offsets, values, mask, k)[0]
+
+
+@numba.njit(cache=True, nogil=True)
+def leading_counted(offsets, values, mask, k):
+    """:func:`leading_values` (float64 whatever the values' type) and, per event, how many
+    of the ``k`` slots are filled — one pass, stopping at each event's ``k``-th object."""
     n_events = len(offsets) - 1
     out = np.full((k, n_events), np.nan)
+    filled = np.empty(n_events, np.int64)
     for event in range(n_events):
         found = 0
         for i in range(offsets[event], offsets[event + 1]):
@@ -355,4 +363,5 @@ def leading_values(offsets, values, mask, k):
             if mask[i]:
                 out[found, event] = values[i]
                 found += 1
-    return out
+        filled[event] = found
+    return out, filled

@@ -18,7 +18,7 @@ from afkit.exceptions import ConfigError
 from afkit.kernels._arrays import array_module
 from afkit.kernels._dispatch import implementation
 from afkit.kernels._inputs import flat_mask, mask_of, raw
-from afkit.kernels._jagged import jagged, wrap_events
+from afkit.kernels._jagged import awkward_backend, jagged, wrap_events
 
 __all__ = ["all", "any", "count", "leading", "max", "min", "sum"]
 
@@ -117,11 +117,19 @@ def leading(values: Any, n: int, mask: Any = None, *, offsets: Any = None) -> An
     if offsets is None:
         import awkward as ak
 
-        column = jagged(values, "values", dtype=np.float64)
+        cpu = awkward_backend(values) == "cpu"
+        # on the CPU the kernel reads the values in their own type and counts in the same
+        # pass; the CUDA kernels take float64 and count apart
+        column = jagged(values, "values", dtype=None if cpu else np.float64)
+        if cpu and column.content.dtype.kind not in "fiub":
+            column = jagged(values, "values", dtype=np.float64)
         use = mask_of(column, mask)
         kernels = implementation(column.backend)
-        rows = kernels.leading_values(column.offsets, column.content, use, n)
-        counts = kernels.segmented_count(column.offsets, use)
+        if cpu:
+            rows, counts = kernels.leading_counted(column.offsets, column.content, use, n)
+        else:
+            rows = kernels.leading_values(column.offsets, column.content, use, n)
+            counts = kernels.segmented_count(column.offsets, use)
         xp = array_module(column.backend)
         table = xp.ascontiguousarray(rows.T)
         have = xp.arange(n)[None, :] < counts[:, None]
