@@ -61,15 +61,15 @@ def _announce(array: Any, where: str) -> None:
     count its objects from can then count them from this field instead of reading another
     branch only for that."""
     attrs = array.attrs
-    source = attrs.get(SOURCE_ATTR) if attrs else None
-    if source is None:
+    announce = getattr(attrs.get(SOURCE_ATTR), "announce_link_field", None) if attrs else None
+    if announce is None:
         return
     try:
         link = array.layout.purelist_parameters(LINK_PARAM)
     except Exception:  # noqa: BLE001 - only a preference
         return
     if isinstance(link, str):
-        source.announce_link_field(link, where)
+        announce(link, where)
 
 
 class _CheckedFields:
