@@ -515,27 +515,13 @@ def _wide_tree_ensemble(values: np.ndarray) -> Any:
 
 def test_the_xgboost_engine_gives_the_same_assignment(case: dict[str, Any]) -> None:
     ev = case["events"]
-    jets = {
-        k: ak.unflatten(ev[k], ev["counts"]) for k in ("pt", "eta", "phi", "mass", "btag", "ntrk")
+    inputs = {
+        **{
+            k: ak.unflatten(ev[k], ev["counts"])
+            for k in ("pt", "eta", "phi", "mass", "btag", "ntrk")
+        },
+        **{f"lepton_{k}": ev["lepton"][:, i] for i, k in enumerate(("pt", "eta", "phi", "mass"))},
     }
-    result = assign_jets(
-        case["models"],
-        **jets,
-        lepton_pt=ev["lepton"][:, 0],
-        lepton_eta=ev["lepton"][:, 1],
-        lepton_phi=ev["lepton"][:, 2],
-        lepton_mass=ev["lepton"][:, 3],
-        choice=case["choice"],
-        engine="xgboost",
-    )
-    _check(result, case)
+    _check(assign_jets(case["models"], **inputs, choice=case["choice"], engine="xgboost"), case)
     with pytest.raises(afkit.ConfigError, match="engine 'sklearn' is not one of 'afkit'"):
-        assign_jets(
-            case["models"],
-            **jets,
-            lepton_pt=ev["lepton"][:, 0],
-            lepton_eta=ev["lepton"][:, 1],
-            lepton_phi=ev["lepton"][:, 2],
-            lepton_mass=ev["lepton"][:, 3],
-            engine="sklearn",
-        )
+        assign_jets(case["models"], **inputs, engine="sklearn")

@@ -78,6 +78,30 @@ def permutation_features(f, w1, w2, bh, bl, px, py, pz, e, pt, eta, phi, btag, n
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
+def features_of(f, permutations, k, start, n, px, py, pz, e, pt, eta, phi, btag, ntrk, lep):
+    """:func:`permutation_features` of row ``k`` of ``permutations`` for the event whose
+    jets are ``start .. start + n - 1`` (``px .. e``: their four-momenta, event-local)."""
+    jets = slice(start, start + n)
+    permutation_features(
+        f,
+        permutations[k, 0],
+        permutations[k, 1],
+        permutations[k, 2],
+        permutations[k, 3],
+        px,
+        py,
+        pz,
+        e,
+        pt[jets],
+        eta[jets],
+        phi[jets],
+        btag[jets],
+        ntrk[jets],
+        lep,
+    )
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
 def four_momenta(start, n, pt, eta, phi, mass, px, py, pz, e):
     """``px = pt cos φ``, ``py = pt sin φ``, ``pz = pt sinh η``, ``E = sqrt(((px² + py²) +
     pz²) + m²)`` of objects ``start .. start + n - 1`` into ``px[0..n-1]`` etc."""
@@ -149,35 +173,12 @@ def best_permutations(
             continue
         four_momenta(start, n, pt, eta, phi, mass, px, py, pz, e)
         lepton_vector(lepton, event, lep)
-        jets = slice(start, start + n)
         which = model[event]
         t0, t1, base = tree_first[which], tree_first[which + 1], bases[which]
         best = np.float32(-np.inf)
         k0 = first[n - 4]
         for k in range(k0, first[n - 3]):
-            w1, w2, bh, bl = (
-                permutations[k, 0],
-                permutations[k, 1],
-                permutations[k, 2],
-                permutations[k, 3],
-            )
-            permutation_features(
-                f,
-                w1,
-                w2,
-                bh,
-                bl,
-                px,
-                py,
-                pz,
-                e,
-                pt[jets],
-                eta[jets],
-                phi[jets],
-                btag[jets],
-                ntrk[jets],
-                lep,
-            )
+            features_of(f, permutations, k, start, n, px, py, pz, e, pt, eta, phi, btag, ntrk, lep)
             for i in range(n_features):
                 x[i] = np.float32(f[i])
                 if math.isinf(x[i]):
@@ -221,25 +222,10 @@ def all_permutation_features(
             continue
         four_momenta(start, n, pt, eta, phi, mass, px, py, pz, e)
         lepton_vector(lepton, event, lep)
-        jets = slice(start, start + n)
         row = row_offsets[event]
         for k in range(first[n - 4], first[n - 3]):
-            permutation_features(
-                out[row],
-                permutations[k, 0],
-                permutations[k, 1],
-                permutations[k, 2],
-                permutations[k, 3],
-                px,
-                py,
-                pz,
-                e,
-                pt[jets],
-                eta[jets],
-                phi[jets],
-                btag[jets],
-                ntrk[jets],
-                lep,
+            features_of(
+                out[row], permutations, k, start, n, px, py, pz, e, pt, eta, phi, btag, ntrk, lep
             )
             row += 1
 
@@ -565,23 +551,6 @@ def best_permutations_bits(
         if bad:
             return event
         k = k0 + index_out[event]
-        jets = slice(start, start + n)
-        permutation_features(
-            f,
-            permutations[k, 0],
-            permutations[k, 1],
-            permutations[k, 2],
-            permutations[k, 3],
-            px,
-            py,
-            pz,
-            e,
-            pt[jets],
-            eta[jets],
-            phi[jets],
-            btag[jets],
-            ntrk[jets],
-            lep,
-        )
+        features_of(f, permutations, k, start, n, px, py, pz, e, pt, eta, phi, btag, ntrk, lep)
         features_out[event, :] = f
     return -1
