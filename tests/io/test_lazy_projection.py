@@ -151,3 +151,18 @@ def test_entry_ranges_are_chunks_of_the_whole(physlite: Path) -> None:
         ak.concatenate([p.Jets.btagging[p.Jets.btagging.fields[0]] for p in parts])
     ) == ak.to_list(whole.Jets.btagging[whole.Jets.btagging.fields[0]])
     assert [p.entry_range for p in parts][:2] == [(0, 7), (7, 14)]
+
+
+def test_release_frees_the_decoded_branches_and_reads_again_on_demand(r24: Path) -> None:
+    clear_open_files()
+    events = afkit.read(r24)
+    pt = ak.to_numpy(ak.flatten(events.Jets.pt))
+    source = events.source
+    assert source.reader.is_cached("jagged", "AnalysisJetsAuxDyn.pt")
+    before = events.bytes_read
+    events.release()
+    assert not source.reader.is_cached("jagged", "AnalysisJetsAuxDyn.pt")
+    assert np.array_equal(pt, ak.to_numpy(ak.flatten(events.Jets.pt)))  # still valid
+    again = afkit.events.columns(events, {"Jets": ["pt"]}).Jets.pt
+    assert np.array_equal(again, pt)
+    assert events.bytes_read > before  # read again, not kept

@@ -85,12 +85,21 @@ class ChunkColumns:
 
     @classmethod
     def from_events(
-        cls, events: Any, *, mc: bool, ml: bool = False, labels: bool = False
+        cls,
+        events: Any,
+        *,
+        mc: bool,
+        ml: bool = False,
+        labels: bool = False,
+        release: bool = False,
     ) -> ChunkColumns:
         """Read the AGC columns of ``events`` (an :class:`afkit.Events` chunk in GeV) through
         the column view: straight from the chunk's buffers for a whole chunk as read, through
         the event model's fields for any other array of events.  ``ml`` adds what the ML
-        step reads, ``labels`` the jets' truth labels."""
+        step reads, ``labels`` the jets' truth labels.  ``release`` frees the chunk's decoded
+        branches (:meth:`afkit.Events.release`) once the columns hold what they need, before
+        they are converted to float64: a worker's peak memory is then the columns, not the
+        columns and the branches they came from."""
         request = {name: list(fields_) for name, fields_ in REQUEST.items()}
         if mc:
             request["EventInfo"] += MC_REQUEST["EventInfo"]
@@ -99,6 +108,8 @@ class ChunkColumns:
                 for name, names in extra.items():
                     request[name] += names
         cols = columns(events, request)
+        if release and hasattr(events, "release"):
+            events.release()
         info, electrons, muons, jets = cols.EventInfo, cols.Electrons, cols.Muons, cols.Jets
         ml_fields = {}
         if ml:

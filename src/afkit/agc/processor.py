@@ -61,7 +61,9 @@ class AGCProcessor:
         """
         if self.backend != "cpu":
             return  # device kernels are loaded per process, where the device context lives
-        kernels.gather(np.zeros(0, np.int64), np.zeros(0))  # the b-tag lookup of the columns
+        # the b-tag lookup of the columns (float32 content, as stored, and float64)
+        kernels.gather(np.zeros(0, np.int64), np.zeros(0, np.float32))
+        kernels.gather(np.zeros(0, np.int64), np.zeros(0))
         columns = ChunkColumns.empty(mc=True, ml=self.ml)
         fill_chunk(
             columns,
@@ -86,7 +88,7 @@ class AGCProcessor:
                 file=context.file,
             )
         start = time.perf_counter()
-        columns = ChunkColumns.from_events(events, mc=not is_data, ml=self.ml)
+        columns = ChunkColumns.from_events(events, mc=not is_data, ml=self.ml, release=True)
         read = time.perf_counter()
         if self.backend != "cpu":
             columns = columns.to(self.backend)

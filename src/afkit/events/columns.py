@@ -233,7 +233,7 @@ class _SourceColumns:
                 "field", target, targets, file=self.source.file, where=f"{collection}.{link}"
             )
         index, content = resolver.field_values(target, targets[target])
-        return gather(index, content.astype(np.float64, copy=False))
+        return gather(index, content)
 
 
 def _element(offsets: Any, content: Any, element: int, what: str, source: Any) -> Any:

@@ -89,6 +89,14 @@ class EventSource:
         is_cached = getattr(self.reader, "is_cached", None)
         return bool(is_cached and is_cached("jagged", branch))
 
+    def release(self) -> None:
+        """Drop the decoded buffers kept for reuse in this chunk: the reader's, the
+        resolved links' and the device copies (object counts, small, are kept).  Arrays
+        already handed out keep their buffers; a field asked for again is read again."""
+        self.reader.clear()
+        self._resolvers.clear()
+        self._device.clear()
+
     def announce_link_field(self, link: str, name: str) -> None:
         """Field ``name`` of the targets of ``link`` (``"Jets/btaggingLink"``) is about to be
         read: its branches may count those collections' objects (see

@@ -19,6 +19,11 @@ class CachedReads:
         self._cache: dict[tuple[str, str], Any] = {}
         self._lock = threading.RLock()
 
+    def clear(self) -> None:
+        """Forget every decoded buffer (a later request decodes it again)."""
+        with self._lock:
+            self._cache.clear()
+
     def is_cached(self, kind: str, name: str) -> bool:
         """Whether ``(kind, name)`` was decoded already in this chunk."""
         return (kind, name) in self._cache

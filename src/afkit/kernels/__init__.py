@@ -304,7 +304,10 @@ def gather(index: Any, content: Any = None, *, fill: float = float("nan")) -> An
     backend = backend_of(index, content)
     if backend == "cpu":
         index = np.ascontiguousarray(index, dtype=np.int64)
-        content = np.ascontiguousarray(content, dtype=np.float64)
+        content = np.asarray(content)
+        if content.dtype.kind not in "fiu" or content.ndim != 1:
+            content = np.ascontiguousarray(content, dtype=np.float64)
+        # (float32 / integer content is read as it is: the result is float64 either way)
         if len(index) and int(index.max(initial=-1)) >= len(content):
             raise ConfigError("gather index beyond the content")
     return implementation(backend).gather(index, content, float(fill))
