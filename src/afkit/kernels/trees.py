@@ -5,7 +5,9 @@ xgboost JSON file) are walked per row: go left when ``x[feature] < threshold`` (
 right otherwise, NaN the node's default way; a leaf adds its value to a float32 sum that
 starts at the model's base margin.  :func:`ensemble_margins` scores rows of features;
 :func:`best_permutations` builds the jet permutations of each event, scores and compares them
-in one pass (the AGC's jet–parton assignment, nothing per permutation kept);
+in one pass (the AGC's jet–parton assignment, nothing per permutation kept; on the CPU by
+leaf bit-vectors, each feature's nodes evaluated once per jet, pair or triple it depends on —
+see :mod:`afkit.kernels._trees_cpu` — with the same float32 margins as the walk);
 :func:`permutation_rows` writes every permutation's features (training rows, CPU).
 :mod:`afkit.ml` is the documented interface to all three.
 
