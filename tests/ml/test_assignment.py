@@ -525,3 +525,25 @@ def test_the_xgboost_engine_gives_the_same_assignment(case: dict[str, Any]) -> N
     _check(assign_jets(case["models"], **inputs, choice=case["choice"], engine="xgboost"), case)
     with pytest.raises(afkit.ConfigError, match="engine 'sklearn' is not one of 'afkit'"):
         assign_jets(case["models"], **inputs, engine="sklearn")
+
+
+def test_plain_row_margins_by_levels_equal_the_node_walk(
+    case: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``ml.margins`` on rows: blocks of rows taken level by level against the walk, bit for
+    bit, on random trees (ties, NaN defaults both ways), a 69-level chain and row counts
+    that do not fill the last block; NaN features included."""
+    import afkit.kernels.trees as trees
+    from afkit.ml import margins
+
+    rng = np.random.default_rng(31)
+    values = np.nan_to_num(case["features"][case["index"] >= 0], nan=1.0)
+    rows = np.concatenate([values, values[::-1] * 1.01])[:1003].copy()
+    rows[rng.random(rows.shape) < 0.05] = np.nan
+    for model in (_random_ensemble(rng, values, 30), _wide_tree_ensemble(values)):
+        by_levels = margins(model, rows)
+        monkeypatch.setattr(trees, "_LEVELS", False)
+        walked = margins(model, rows)
+        monkeypatch.setattr(trees, "_LEVELS", True)
+        assert np.array_equal(by_levels.view(np.int32), walked.view(np.int32))
+        assert len(np.unique(walked)) > 20

@@ -30,6 +30,18 @@ __all__ = ["best_permutations", "ensemble_margins", "permutation_rows"]
 #: Score permutations by leaf bit-vectors on the CPU when every tree has ≤ 64 leaves (the
 #: node walk otherwise); a switch for the tests and benchmarks that compare the two.
 _LEAF_BITS = True
+#: Score plain rows in blocks, level by level, on the CPU (the node walk otherwise).
+_LEVELS = True
+
+
+def _parents_first(roots: Any, left: Any, right: Any) -> bool:
+    """Whether every tree numbers a node before its children (xgboost does; the level
+    tables rely on it) — else the walk is used."""
+    if len(roots) and (roots[0] != 0 or np.any(np.diff(roots) <= 0)):
+        return False  # trees not stored one after another
+    inner = left >= 0
+    nodes = np.arange(len(left))
+    return bool(np.all(left[inner] > nodes[inner]) and np.all(right[inner] > nodes[inner]))
 
 
 def ensemble_margins(rows: Any, nodes: tuple[Any, ...], base: Any) -> Any:
@@ -49,7 +61,16 @@ def ensemble_margins(rows: Any, nodes: tuple[Any, ...], base: Any) -> Any:
         _trees_cpu: Any = compiled
 
         out = np.empty(rows.shape[0], np.float32)
-        _trees_cpu.margins(rows, *nodes, np.float32(base), out)
+        roots, left, right, feature, threshold, default_left = nodes
+        if _LEVELS and rows.shape[1] <= 0xFFFF and _parents_first(roots, left, right):
+            records = np.empty(len(left), _trees_cpu.NODE_RECORD)
+            depths = np.empty(len(roots), np.int64)
+            _trees_cpu.level_tables(
+                roots, left, right, feature, threshold, default_left, records, depths
+            )
+            _trees_cpu.margins_by_levels(rows, roots, depths, records, np.float32(base), out)
+        else:
+            _trees_cpu.margins(rows, *nodes, np.float32(base), out)
         return out
     from afkit.kernels import _trees_cuda as device
 
