@@ -460,11 +460,11 @@ def test_leaf_bit_vectors_equal_the_node_walk_on_random_trees(
     rng = np.random.default_rng(23)
     values = np.nan_to_num(case["features"][case["index"] >= 0], nan=1.0)
     models = [_random_ensemble(rng, values, trees) for trees in (40, 7)]
-    from afkit.kernels import _trees_cpu
+    from afkit.kernels import _trees_bits
     from afkit.ml.assignment import _model_tables
 
     tables = _model_tables(models)
-    ok, _, _, node_tree, _, _, _ = _trees_cpu.leaf_tables(*tables[2:9], 20)
+    ok, _, _, node_tree, _, _, _ = _trees_bits.leaf_tables(*tables[2:9], 20)
     assert ok
     assert len(node_tree) == sum(int((m.left >= 0).sum()) for m in models)
     walk, bits = _walk_and_bits(monkeypatch, models, case)
@@ -477,12 +477,12 @@ def test_leaf_bit_vectors_equal_the_node_walk_on_random_trees(
 def test_trees_of_more_than_64_leaves_take_the_node_walk(
     case: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from afkit.kernels import _trees_cpu
+    from afkit.kernels import _trees_bits
     from afkit.ml.assignment import _model_tables
 
     values = np.nan_to_num(case["features"][case["index"] >= 0], nan=1.0)
     wide = _wide_tree_ensemble(values)
-    assert not _trees_cpu.leaf_tables(*_model_tables([wide])[2:9], 20)[0]
+    assert not _trees_bits.leaf_tables(*_model_tables([wide])[2:9], 20)[0]
     walk, bits = _walk_and_bits(monkeypatch, [wide, wide], case)
     assert np.array_equal(walk.index, bits.index)
     assert np.array_equal(walk.margin.view(np.int32), bits.margin.view(np.int32))

@@ -304,13 +304,21 @@ def gather(index: Any, content: Any = None, *, fill: float = float("nan")) -> An
     backend = backend_of(index, content)
     if backend == "cpu":
         index = np.ascontiguousarray(index, dtype=np.int64)
-        content = np.asarray(content)
-        if content.dtype.kind not in "fiu" or content.ndim != 1:
-            content = np.ascontiguousarray(content, dtype=np.float64)
-        # (float32 / integer content is read as it is: the result is float64 either way)
+        content = _gather_content(content, backend)
         if len(index) and int(index.max(initial=-1)) >= len(content):
             raise ConfigError("gather index beyond the content")
     return implementation(backend).gather(index, content, float(fill))
+
+
+def _gather_content(content: Any, backend: str) -> Any:
+    """What the gather kernel reads: on the CPU float/integer content as it is (the result
+    is float64 either way, with no float64 copy first); elsewhere, or for other types, a
+    contiguous float64 copy."""
+    if backend == "cpu":
+        content = np.asarray(content)
+        if content.dtype.kind in "fiu" and content.ndim == 1:
+            return content
+    return array_module(backend).ascontiguousarray(content, dtype=np.float64)
 
 
 def _gather_linked(array: Any, fill: float) -> Any:
@@ -331,11 +339,8 @@ def _gather_linked(array: Any, fill: float) -> Any:
     ):
         # the field before the link index: a target collection counted from one of its
         # fields can then be counted from this one, read anyway (EventSource.offsets)
-        content = xp.asarray(option.content.data)
+        content = _gather_content(xp.asarray(option.content.data), backend)
         index = xp.ascontiguousarray(option.index.data[start:stop], dtype=np.int64)
-        if backend != "cpu" or content.dtype.kind not in "fiu" or content.ndim != 1:
-            content = xp.ascontiguousarray(content, dtype=np.float64)
-        # (on the CPU the kernel reads float32/int content as it is: no float64 copy first)
         values = implementation(backend).gather(index, content, float(fill))
     else:
         column = jagged(array, "linked field", dtype=np.float64)

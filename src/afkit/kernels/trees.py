@@ -7,7 +7,7 @@ starts at the model's base margin.  :func:`ensemble_margins` scores rows of feat
 :func:`best_permutations` builds the jet permutations of each event, scores and compares them
 in one pass (the AGC's jet–parton assignment, nothing per permutation kept; on the CPU by
 leaf bit-vectors, each feature's nodes evaluated once per jet, pair or triple it depends on —
-see :mod:`afkit.kernels._trees_cpu` — with the same float32 margins as the walk);
+see :mod:`afkit.kernels._trees_bits` — with the same float32 margins as the walk);
 :func:`permutation_rows` writes every permutation's features (training rows, CPU).
 :mod:`afkit.ml` is the documented interface to all three.
 
@@ -63,12 +63,15 @@ def ensemble_margins(rows: Any, nodes: tuple[Any, ...], base: Any) -> Any:
         out = np.empty(rows.shape[0], np.float32)
         roots, left, right, feature, threshold, default_left = nodes
         if _LEVELS and rows.shape[1] <= 0xFFFF and _parents_first(roots, left, right):
-            records = np.empty(len(left), _trees_cpu.NODE_RECORD)
+            from afkit.kernels import _trees_levels as by_levels
+
+            _trees_levels: Any = by_levels
+            records = np.empty(len(left), _trees_levels.NODE_RECORD)
             depths = np.empty(len(roots), np.int64)
-            _trees_cpu.level_tables(
+            _trees_levels.level_tables(
                 roots, left, right, feature, threshold, default_left, records, depths
             )
-            _trees_cpu.margins_by_levels(rows, roots, depths, records, np.float32(base), out)
+            _trees_levels.margins_by_levels(rows, roots, depths, records, np.float32(base), out)
         else:
             _trees_cpu.margins(rows, *nodes, np.float32(base), out)
         return out
@@ -113,11 +116,16 @@ def best_permutations(
         permutations, first, roots, tree_first, left, right, feature, threshold, default, bases = (
             tables
         )
-        ok, *bit_tables = _trees_cpu.leaf_tables(
-            roots, tree_first, left, right, feature, threshold, default, 20
+        from afkit.kernels import _trees_bits as by_bits
+
+        _trees_bits: Any = by_bits
+        ok, *bit_tables = (
+            _trees_bits.leaf_tables(roots, tree_first, left, right, feature, threshold, default, 20)
+            if _LEAF_BITS
+            else (False,)
         )
-        if ok and _LEAF_BITS:
-            bad = _trees_cpu.best_permutations_bits(
+        if ok:
+            bad = _trees_bits.best_permutations_bits(
                 offsets,
                 *jets,
                 lepton,

@@ -200,10 +200,9 @@ def _assign_by_xgboost(
 ) -> Assignment:
     """:func:`assign_jets` with xgboost scoring every materialised permutation row."""
     table, first = _tables()
-    n = np.minimum(np.diff(jet_offsets), MAX_JETS)
-    per_event = np.where(n >= 4, first[np.clip(n - 3, 1, 3)] - first[np.clip(n - 4, 0, 2)], 0)
-    row_offsets = np.zeros(len(n) + 1, np.int64)
-    np.cumsum(per_event, out=row_offsets[1:])
+    row_offsets = _row_offsets(jet_offsets, MAX_JETS)
+    per_event = np.diff(row_offsets)
+    n_events = len(per_event)
     rows = kernels.permutation_rows(
         jet_offsets, tuple(jets), lepton, table, first, MAX_JETS, row_offsets
     )
@@ -213,15 +212,15 @@ def _assign_by_xgboost(
         pick = row_model == m
         if pick.any():
             scores[pick] = margins(model, rows[pick], engine="xgboost")
-    index = np.full(len(n), -1, np.int64)
-    margin = np.full(len(n), np.nan, np.float32)
-    features = np.full((len(n), len(FEATURE_NAMES)), np.nan)
+    index = np.full(n_events, -1, np.int64)
+    margin = np.full(n_events, np.nan, np.float32)
+    features = np.full((n_events, len(FEATURE_NAMES)), np.nan)
     has = per_event > 0
     if has.any():
         starts = row_offsets[:-1][has]
         best = np.maximum.reduceat(scores, starts)
         # the first row reaching its event's maximum (ties: the smallest index, spec §8.5)
-        event_of_row = np.repeat(np.arange(len(n)), per_event)
+        event_of_row = np.repeat(np.arange(n_events), per_event)
         reaching = np.flatnonzero(scores == np.repeat(best, per_event[has]))
         firsts = np.unique(event_of_row[reaching], return_index=True)[1]
         chosen = reaching[firsts]
@@ -260,14 +259,22 @@ def permutation_features(
         offsets, pt, eta, phi, mass, btag, ntrk, lepton_pt, lepton_eta, lepton_phi, lepton_mass
     )
     table, first = _tables()
-    n = np.minimum(np.diff(kernels.to_host(jet_offsets)), max_jets)
-    per_event = np.where(n >= 4, first[np.clip(n - 3, 1, 3)] - first[np.clip(n - 4, 0, 2)], 0)
-    row_offsets = np.zeros(len(n) + 1, np.int64)
-    np.cumsum(per_event, out=row_offsets[1:])
+    row_offsets = _row_offsets(kernels.to_host(jet_offsets), max_jets)
     out = kernels.permutation_rows(
         jet_offsets, tuple(jets), lepton, table, first, max_jets, row_offsets
     )
     return out, row_offsets
+
+
+def _row_offsets(jet_offsets: np.ndarray, max_jets: int) -> np.ndarray:
+    """Where each event's permutation rows start: ``|P(min(jets, max_jets))|`` rows per
+    event (none below 4 jets), as ``events + 1`` int64 offsets."""
+    _, first = _tables()
+    n = np.minimum(np.diff(jet_offsets), max_jets)
+    per_event = np.where(n >= 4, first[np.clip(n - 3, 1, 3)] - first[np.clip(n - 4, 0, 2)], 0)
+    row_offsets = np.zeros(len(n) + 1, np.int64)
+    np.cumsum(per_event, out=row_offsets[1:])
+    return row_offsets
 
 
 def _inputs(
