@@ -159,25 +159,32 @@ _BL_COLUMNS = (11, 15, 19)
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
+def feature_bits(value, c, fs, feature_start, nodes, bits):
+    """:func:`apply_nodes` for feature column ``c`` of the model whose groups start at
+    ``fs`` (``nodes``: the node tree, threshold, default and mask arrays)."""
+    node_tree, node_threshold, node_default_left, node_mask = nodes
+    return apply_nodes(
+        value,
+        feature_start[fs + c],
+        feature_start[fs + c + 1],
+        node_tree,
+        node_threshold,
+        node_default_left,
+        node_mask,
+        bits,
+    )
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
 def jet_role_bits(j, columns, pt, btag, ntrk, start, fs, feature_start, nodes, bits):
     """``bits`` of jet ``j`` (event-local) in a role: its pt, b-tag and track-count nodes."""
-    node_tree, node_threshold, node_default_left, node_mask = nodes
     bad = False
     for c, value in (
         (columns[0], pt[start + j]),
         (columns[1], btag[start + j]),
         (columns[2], ntrk[start + j]),
     ):
-        bad |= apply_nodes(
-            value,
-            feature_start[fs + c],
-            feature_start[fs + c + 1],
-            node_tree,
-            node_threshold,
-            node_default_left,
-            node_mask,
-            bits,
-        )
+        bad |= feature_bits(value, c, fs, feature_start, nodes, bits)
     return bad
 
 
@@ -259,16 +266,7 @@ def best_permutations_bits(
                 mass_of(lep[3] + e[j], lep[0] + px[j], lep[1] + py[j], lep[2] + pz[j]),
             )
             for c, value in ((0, lepton_bl[0]), (4, lepton_bl[1])):
-                bad |= apply_nodes(
-                    value,
-                    feature_start[fs + c],
-                    feature_start[fs + c + 1],
-                    node_tree,
-                    node_threshold,
-                    node_default_left,
-                    node_mask,
-                    role[3, j],
-                )
+                bad |= feature_bits(value, c, fs, feature_start, nodes, role[3, j])
         # ΔR(w1, bh) and ΔR(w2, bh) depend on a pair of jets: once per ordered pair
         for a in range(n):
             for h in range(n):
@@ -278,16 +276,7 @@ def best_permutations_bits(
                 hadronic[1, a, h, :nt] = _ALL
                 d = delta_r(eta[start + a], phi[start + a], eta[start + h], phi[start + h])
                 for c in (2, 3):
-                    bad |= apply_nodes(
-                        d,
-                        feature_start[fs + c],
-                        feature_start[fs + c + 1],
-                        node_tree,
-                        node_threshold,
-                        node_default_left,
-                        node_mask,
-                        hadronic[c - 2, a, h],
-                    )
+                    bad |= feature_bits(d, c, fs, feature_start, nodes, hadronic[c - 2, a, h])
         best = np.float32(-np.inf)
         k0 = first[n - 4]
         per_triple = n - 3
@@ -300,31 +289,13 @@ def best_permutations_bits(
                 for t in range(nt):
                     pair[t] = role[0, w1, t] & role[1, w2, t]
                 for c, value in ((1, delta_r(e1, a1, e2, a2)), (5, mass_of(we, wx, wy, wz))):
-                    bad |= apply_nodes(
-                        value,
-                        feature_start[fs + c],
-                        feature_start[fs + c + 1],
-                        node_tree,
-                        node_threshold,
-                        node_default_left,
-                        node_mask,
-                        pair,
-                    )
+                    bad |= feature_bits(value, c, fs, feature_start, nodes, pair)
             d1, d2 = hadronic[0, w1, bh], hadronic[1, w2, bh]
             for t in range(nt):
                 triple[t] = pair[t] & role[2, bh, t] & d1[t] & d2[t]
             tx, ty, tz, te = wx + px[bh], wy + py[bh], wz + pz[bh], we + e[bh]
             for c, value in ((6, mass_of(te, tx, ty, tz)), (7, math.sqrt(tx * tx + ty * ty))):
-                bad |= apply_nodes(
-                    value,
-                    feature_start[fs + c],
-                    feature_start[fs + c + 1],
-                    node_tree,
-                    node_threshold,
-                    node_default_left,
-                    node_mask,
-                    triple,
-                )
+                bad |= feature_bits(value, c, fs, feature_start, nodes, triple)
             # the n - 3 ≤ 3 choices of bl, three float32 sums kept in registers (a
             # missing third or second bl repeats the first and is not read)
             r0 = role[3, permutations[k, 3]]
