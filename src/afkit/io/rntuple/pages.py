@@ -274,9 +274,11 @@ def read_column(
 ) -> NDArray[Any]:
     """The elements of the parts, back to back, decoded into one array of ``dtype``.
 
-    Pages come from ``source.each_range`` (a local file reads each as it is decoded, so
-    one compressed page is held at a time), each checked and decompressed into its place;
-    plain columns of the memory type decompress straight into the result.  Index columns
+    Pages come from ``source.each_range`` (a local file gives views of its memory map, so
+    no compressed page is copied), each checked and decompressed into its place: plain
+    columns of the memory type straight into the result, split and other encoded pages into
+    the result's bytes after their place where later pages of the same run overwrite them
+    (otherwise into one scratch page), then decoded into place.  Index columns
     keep their per-cluster counting (callers add each cluster's base); a ``switch`` column
     gives (index, tag) rows.  ``lead`` zero elements come first (room for an offsets
     array's leading 0, so that collection offsets are built in place).
@@ -309,6 +311,17 @@ def read_column(
             ranges.append((offset, offset + size + (8 if checksum else 0)))
             plan.append((number, at, column, elements, checksum))
             at += elements
+    # where each page's run of back-to-back pages ends: the bytes after a page up to there
+    # are written later, so they can hold the page before it is decoded into place
+    byte = out.dtype.itemsize * (2 if switch else 1)
+    run_end = [0] * len(plan)
+    end = 0
+    for k in range(len(plan) - 1, -1, -1):
+        _, at, _, n, _ = plan[k]
+        if k + 1 == len(plan) or plan[k + 1][1] != at + n:
+            end = (at + n) * byte
+        run_end[k] = end
+    flat = out.reshape(-1).view(np.uint8)
     raws = source.each_range(ranges) if ranges else iter(())
     scratch = np.empty(0, np.uint8)
     for page_number, (raw, (number, at, column, n, checksum)) in enumerate(
@@ -324,8 +337,11 @@ def read_column(
         direct = direct or (ctype.index and column.bits == 64 and ctype.encoding == PLAIN)
         if direct:
             buffer = target.view(np.uint8)
+        elif run_end[page_number] - (at + n) * byte >= size:  # room in the bytes after it
+            buffer = flat[(at + n) * byte : (at + n) * byte + size]
         else:
             if len(scratch) < size:
+                del scratch  # not two scratch pages at once
                 scratch = np.empty(size, np.uint8)
             buffer = scratch[:size]
         try:
@@ -334,7 +350,7 @@ def read_column(
             raise PageError(f"{here}: {err}") from err
         if not direct:
             _decode_into(buffer, n, ctype, column, target)
-        del raw, body
+        del raw, body, buffer
     return out
 
 
