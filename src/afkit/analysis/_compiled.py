@@ -18,11 +18,12 @@ import math
 import numba
 import numpy as np
 
+from afkit._jit import extensions_deferred, njit
+
 _F8 = "float64(float64, float64, float64, float64, float64, float64, float64, float64)"
 
 
-@numba.vectorize([_F8], cache=True)
-def two_body_mass(pt1, eta1, phi1, m1, pt2, eta2, phi2, m2):  # type: ignore[no-untyped-def]
+def _two_body_mass(pt1, eta1, phi1, m1, pt2, eta2, phi2, m2):  # type: ignore[no-untyped-def]
     if pt1 != pt1 or pt2 != pt2:  # an event without one of the objects: NaN, as computed
         return pt1 + pt2
     px1, py1, pz1 = pt1 * math.cos(phi1), pt1 * math.sin(phi1), pt1 * math.sinh(eta1)
@@ -34,7 +35,11 @@ def two_body_mass(pt1, eta1, phi1, m1, pt2, eta2, phi2, m2):  # type: ignore[no-
     return math.sqrt(squared) if squared > 0.0 else (squared * 0.0 if squared != squared else 0.0)
 
 
-@numba.njit(cache=True, nogil=True)
+with extensions_deferred():  # a ufunc with a signature is compiled (or loaded) here
+    two_body_mass = numba.vectorize([_F8], cache=True)(_two_body_mass)
+
+
+@njit(cache=True, nogil=True)
 def nth_positions(offsets, flags, i, out):  # type: ignore[no-untyped-def]
     """``out[r, e]``: the position in row ``r`` of event ``e``'s ``i``-th object with
     ``flags[r, position]`` set (objects ``offsets[e] .. offsets[e + 1] - 1``), -1 if none."""
@@ -52,7 +57,7 @@ def nth_positions(offsets, flags, i, out):  # type: ignore[no-untyped-def]
             out[r, e] = found
 
 
-@numba.njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True)
 def take_per_row(values, positions, out):  # type: ignore[no-untyped-def]
     """``out[r, e] = values[r, positions[r, e]]``, NaN where the position is -1 (``values``
     may be a broadcast view: a row stride of 0)."""

@@ -18,9 +18,9 @@ import xml.etree.ElementTree as ElementTree
 from pathlib import Path
 from typing import Any
 
-import numba
 import numpy as np
 
+from afkit._jit import njit
 from afkit.exceptions import AfkitFileNotFoundError, ConfigError
 
 __all__ = ["LumiListError", "LumiMask"]
@@ -162,7 +162,7 @@ def _set_bits(row: np.ndarray, start: int, end: int) -> None:
         row[block >> 6] |= np.uint64(1) << np.uint64(block & 63)
 
 
-@numba.njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True)
 def _lookup(runs, blocks, first, row_of, bits):  # type: ignore[no-untyped-def]
     out = np.empty(len(runs), np.bool_)
     span = len(row_of)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import math
 
-import numba
 import numpy as np
 
+from afkit._jit import njit
 from afkit.kernels import _angles as angles
 from afkit.kernels import _binning as binning
 
@@ -16,7 +16,7 @@ _M2 = np.uint64(0x94D049BB133111EB)
 _TWO_POW_53 = float(1 << 53)
 
 
-@numba.njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, inline="always")
 def splitmix64(x):
     z = x + _GAMMA
     z = (z ^ (z >> np.uint64(30))) * _M1
@@ -24,7 +24,7 @@ def splitmix64(x):
     return z ^ (z >> np.uint64(31))
 
 
-@numba.njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True)
 def smearing_factors(event_numbers, offsets, width):
     out = np.empty(offsets[-1], np.float64)
     for event in range(len(offsets) - 1):
@@ -39,7 +39,7 @@ def smearing_factors(event_numbers, offsets, width):
     return out
 
 
-@numba.njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True)
 def best_trijet_mass(offsets, pt, eta, phi, mass, tagged):
     n_events = len(offsets) - 1
     out = np.full(n_events, np.nan)
@@ -73,13 +73,13 @@ def best_trijet_mass(offsets, pt, eta, phi, mass, tagged):
     return out
 
 
-_wrapped_delta_phi = numba.njit(cache=True, nogil=True, inline="always")(angles.wrapped_delta_phi)
-_near_delta_phi = numba.njit(cache=True, nogil=True, inline="always")(angles.near_delta_phi)
-_regular_bin = numba.njit(cache=True, nogil=True, inline="always")(binning.regular_bin)
-_variable_bin = numba.njit(cache=True, nogil=True, inline="always")(binning.variable_bin)
+_wrapped_delta_phi = njit(cache=True, nogil=True, inline="always")(angles.wrapped_delta_phi)
+_near_delta_phi = njit(cache=True, nogil=True, inline="always")(angles.near_delta_phi)
+_regular_bin = njit(cache=True, nogil=True, inline="always")(binning.regular_bin)
+_variable_bin = njit(cache=True, nogil=True, inline="always")(binning.variable_bin)
 
 
-@numba.njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True)
 def fill_variations(
     sumw, sumw2, values, weights, selected, category, lo, hi, nbins, edges, value_row, selected_row
 ):
@@ -120,7 +120,7 @@ def fill_variations(
             row_w2[b] += w * w
 
 
-@numba.njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True)
 def segmented_sum(offsets, values, mask):
     out = np.zeros(len(offsets) - 1, values.dtype)  # float64 or int64 (as called)
     for event in range(len(offsets) - 1):
@@ -132,7 +132,7 @@ def segmented_sum(offsets, values, mask):
     return out
 
 
-@numba.njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True)
 def segmented_extreme(offsets, values, mask, largest):
     n_events = len(offsets) - 1
     out = np.zeros(n_events, values.dtype)
@@ -152,7 +152,7 @@ def segmented_extreme(offsets, values, mask, largest):
     return out, found
 
 
-@numba.njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True)
 def four_momenta(pt, eta, phi, mass):
     n = len(pt)
     out = np.empty((4, n))
@@ -167,7 +167,7 @@ def four_momenta(pt, eta, phi, mass):
     return out
 
 
-@numba.njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, inline="always")
 def _score(by, target, sx, sy, sz, se, scalar_pt):
     if by == 0:  # vector-sum pT
         return math.sqrt(sx * sx + sy * sy)
@@ -177,7 +177,7 @@ def _score(by, target, sx, sy, sz, se, scalar_pt):
     return mass if by == 1 else -abs(mass - target)
 
 
-@numba.njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True)
 def best_combination(offsets, pt, eta, phi, mass, eligible, required, n, require_min, by, target):
     """Enumerate the combinations of ``n`` (2, 3 or 4) eligible objects per event in
     lexicographic order; keep the first with the largest score (see the reference).
@@ -246,7 +246,7 @@ def best_combination(offsets, pt, eta, phi, mass, eligible, required, n, require
     return index, sums
 
 
-@numba.njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True)
 def pair_counts(offsets_a, eligible_a, offsets_b, eligible_b, same):
     n_events = len(offsets_a) - 1
     out = np.zeros(n_events + 1, np.int64)
@@ -265,7 +265,7 @@ def pair_counts(offsets_a, eligible_a, offsets_b, eligible_b, same):
     return out
 
 
-@numba.njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True)
 def pair_masses(offsets_a, p4a, eligible_a, offsets_b, p4b, eligible_b, same, out_offsets):
     out = np.empty(out_offsets[-1])
     for event in range(len(offsets_a) - 1):
@@ -286,7 +286,7 @@ def pair_masses(offsets_a, p4a, eligible_a, offsets_b, p4b, eligible_b, same, ou
     return out
 
 
-@numba.njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, inline="always")
 def _delta_r2(eta_a, phi_a, eta_b, phi_b, near):
     # every |phi| <= pi (checked by the caller): the cheaper exact form
     dphi = _near_delta_phi(phi_a, phi_b) if near else _wrapped_delta_phi(phi_a, phi_b)
@@ -294,7 +294,7 @@ def _delta_r2(eta_a, phi_a, eta_b, phi_b, near):
     return dphi * dphi + deta * deta
 
 
-@numba.njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True)
 def nearest(offsets_a, eta_a, phi_a, offsets_b, eta_b, phi_b, eligible_b, near):
     dr = np.empty(len(eta_a))
     where = np.empty(len(eta_a), np.int64)
@@ -318,7 +318,7 @@ def nearest(offsets_a, eta_a, phi_a, offsets_b, eta_b, phi_b, eligible_b, near):
     return dr, where
 
 
-@numba.njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True)
 def segmented_count(offsets, mask):
     # a running count over all objects, then its differences at the event boundaries: three
     # times faster than a count per event for the few objects events have
@@ -334,7 +334,7 @@ def segmented_count(offsets, mask):
     return out
 
 
-@numba.njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True)
 def gather(index, content, fill):
     out = np.empty(len(index))
     for i in range(len(index)):
@@ -343,12 +343,12 @@ def gather(index, content, fill):
     return out
 
 
-@numba.njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True)
 def leading_values(offsets, values, mask, k):
     return leading_counted(offsets, values, mask, k)[0]
 
 
-@numba.njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True)
 def leading_counted(offsets, values, mask, k):
     """:func:`leading_values` (float64 whatever the values' type) and, per event, how many
     of the ``k`` slots are filled — one pass, stopping at each event's ``k``-th object."""

@@ -9,10 +9,10 @@ from __future__ import annotations
 import math
 from typing import Any
 
-import numba
 import numpy as np
 from numba.cpython.unsafe.numbers import trailing_zeros as _trailing_zeros
 
+from afkit._jit import njit
 from afkit.kernels._trees_cpu import (
     MAX_JETS,
     delta_r,
@@ -43,7 +43,7 @@ _ALL = np.uint64(0xFFFFFFFFFFFFFFFF)
 MAX_LEAVES = 64
 
 
-@numba.njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True)
 def leaf_tables(roots, tree_first, left, right, feature, threshold, default_left, n_features):
     """The bit-vector form of a pool of models (see above), or ``ok = False`` when a tree
     has more than 64 leaves.  Returns ``(ok, leaf_value (trees, 64), feature_start
@@ -132,7 +132,7 @@ def leaf_tables(roots, tree_first, left, right, feature, threshold, default_left
     )
 
 
-@numba.njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, inline="always")
 def apply_nodes(value, begin, end, node_tree, node_threshold, node_default_left, node_mask, bits):
     """AND into ``bits[tree]`` the masks of nodes ``begin..end-1`` (one feature, sorted by
     threshold) that ``value`` fails; returns whether ``float32(value)`` is infinite.  A value
@@ -158,7 +158,7 @@ _BH_COLUMNS = (10, 14, 18)
 _BL_COLUMNS = (11, 15, 19)
 
 
-@numba.njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, inline="always")
 def feature_bits(value, c, fs, feature_start, nodes, bits):
     """:func:`apply_nodes` for feature column ``c`` of the model whose groups start at
     ``fs`` (``nodes``: the node tree, threshold, default and mask arrays)."""
@@ -175,7 +175,7 @@ def feature_bits(value, c, fs, feature_start, nodes, bits):
     )
 
 
-@numba.njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, inline="always")
 def jet_role_bits(j, columns, pt, btag, ntrk, start, fs, feature_start, nodes, bits):
     """``bits`` of jet ``j`` (event-local) in a role: its pt, b-tag and track-count nodes."""
     bad = False
@@ -188,7 +188,7 @@ def jet_role_bits(j, columns, pt, btag, ntrk, start, fs, feature_start, nodes, b
     return bad
 
 
-@numba.njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True)
 def best_permutations_bits(
     offsets,
     pt,

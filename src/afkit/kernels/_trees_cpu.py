@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import math
 
-import numba
 import numpy as np
 
+from afkit._jit import njit
 
-@numba.njit(cache=True, nogil=True, inline="always")
+
+@njit(cache=True, nogil=True, inline="always")
 def tree_sum(x, roots, first, last, left, right, feature, threshold, default_left, base):
     """Margin of one float32 row ``x`` over trees ``first..last-1``: float32 accumulation
     from ``base`` in tree order (the caller refuses infinite features)."""
@@ -31,7 +32,7 @@ def tree_sum(x, roots, first, last, left, right, feature, threshold, default_lef
     return s
 
 
-@numba.njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True)
 def margins(x, roots, left, right, feature, threshold, default_left, base, out):
     """``out[i]`` = margin of row ``x[i]`` (float32 2-D, C order)."""
     for row in range(x.shape[0]):
@@ -45,7 +46,7 @@ _TWO_PI = 6.283185307179586
 MAX_JETS = 6
 
 
-@numba.njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, inline="always")
 def delta_r(eta_a, phi_a, eta_b, phi_b):
     """ΔR with Δφ wrapped into [-π, π) by ``d - 2π floor((d + π) / 2π)``."""
     deta = eta_a - eta_b
@@ -54,12 +55,12 @@ def delta_r(eta_a, phi_a, eta_b, phi_b):
     return math.sqrt(deta * deta + dphi * dphi)
 
 
-@numba.njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, inline="always")
 def mass_of(e, px, py, pz):
     return math.sqrt(max(e * e - px * px - py * py - pz * pz, 0.0))
 
 
-@numba.njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, inline="always")
 def permutation_features(f, w1, w2, bh, bl, px, py, pz, e, pt, eta, phi, btag, ntrk, lep):
     """The 20 features of permutation ``(w1, w2, bh, bl)`` into ``f`` (float64); ``lep`` =
     the lepton's (px, py, pz, E, eta, phi)."""
@@ -78,7 +79,7 @@ def permutation_features(f, w1, w2, bh, bl, px, py, pz, e, pt, eta, phi, btag, n
     f[16], f[17], f[18], f[19] = ntrk[w1], ntrk[w2], ntrk[bh], ntrk[bl]
 
 
-@numba.njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, inline="always")
 def features_of(f, permutations, k, start, n, px, py, pz, e, pt, eta, phi, btag, ntrk, lep):
     """:func:`permutation_features` of row ``k`` of ``permutations`` for the event whose
     jets are ``start .. start + n - 1`` (``px .. e``: their four-momenta, event-local)."""
@@ -102,7 +103,7 @@ def features_of(f, permutations, k, start, n, px, py, pz, e, pt, eta, phi, btag,
     )
 
 
-@numba.njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, inline="always")
 def four_momenta(start, n, pt, eta, phi, mass, px, py, pz, e):
     """``px = pt cos φ``, ``py = pt sin φ``, ``pz = pt sinh η``, ``E = sqrt(((px² + py²) +
     pz²) + m²)`` of objects ``start .. start + n - 1`` into ``px[0..n-1]`` etc."""
@@ -114,7 +115,7 @@ def four_momenta(start, n, pt, eta, phi, mass, px, py, pz, e):
         e[j] = math.sqrt(((px[j] * px[j] + py[j] * py[j]) + pz[j] * pz[j]) + m * m)
 
 
-@numba.njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, inline="always")
 def lepton_vector(lepton, event, lep):
     """The lepton of ``event`` as (px, py, pz, E, eta, phi) into ``lep``."""
     p, h, a, m = lepton[event, 0], lepton[event, 1], lepton[event, 2], lepton[event, 3]
@@ -126,7 +127,7 @@ def lepton_vector(lepton, event, lep):
     lep[5] = a
 
 
-@numba.njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True)
 def best_permutations(
     offsets,
     pt,
@@ -193,7 +194,7 @@ def best_permutations(
     return -1
 
 
-@numba.njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True)
 def all_permutation_features(
     offsets,
     pt,

@@ -3,8 +3,9 @@ to disk): the same margins as :func:`afkit.kernels._trees_cpu.margins`, bit for 
 
 from __future__ import annotations
 
-import numba
 import numpy as np
+
+from afkit._jit import njit
 
 # --- Rows in blocks, every tree level by level: the plain-rows margins --------------------
 #
@@ -22,7 +23,7 @@ NODE_RECORD = np.dtype(
 )
 
 
-@numba.njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True)
 def level_tables(roots, left, right, feature, threshold, default_left, records, depths):
     """Fill ``records`` (one :data:`NODE_RECORD` per node; a leaf's children are itself)
     and ``depths`` (each tree's depth: how many levels a row descends)."""
@@ -47,7 +48,7 @@ def level_tables(roots, left, right, feature, threshold, default_left, records, 
         depths[t] = deepest
 
 
-@numba.njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True)
 def margins_by_levels(x, roots, depths, records, base, out):
     """:func:`margins` by blocks of :data:`LEVEL_BLOCK` rows taken level by level."""
     n = x.shape[0]

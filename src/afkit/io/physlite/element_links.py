@@ -17,10 +17,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-import numba
 import numpy as np
 from numpy.typing import NDArray
 
+from afkit._jit import njit
 from afkit.exceptions import DecodeError
 
 INVALID_INDEX = 0xFFFFFFFF
@@ -74,7 +74,7 @@ def resolve_links(
     return out
 
 
-@numba.njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True)
 def _resolve(event, keys, indices, table_keys, table_targets, offsets, bases, out):  # type: ignore[no-untyped-def]
     """One pass over the links: key looked up in the (few-entry) table, index checked
     against the target's object count in the link's event.  Returns the first link whose

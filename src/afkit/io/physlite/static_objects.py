@@ -25,10 +25,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import numba
 import numpy as np
 from numpy.typing import NDArray
 
+from afkit._jit import njit
 from afkit.exceptions import DecodeError, UnknownEncodingError
 from afkit.io.physlite.streamers import STATUS
 from afkit.io.rootio.bigendian import BYTE_COUNT_FLAG as _BC_FLAG
@@ -122,7 +122,7 @@ def _plan_class(
             raise UnknownEncodingError(f"{class_name}.{element.name}: streamer element {kind}")
 
 
-@numba.njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True)
 def _has_own_header(data, pos, end, version, checksum):
     """Whether the entry at ``pos`` starts with the class's own header: a byte count that
     covers the whole entry, then the class's version (or 0 and its checksum)."""
@@ -137,7 +137,7 @@ def _has_own_header(data, pos, end, version, checksum):
     return found == version
 
 
-@numba.njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True)
 def _run_plan(data, offsets, ops, out, class_version, checksum):
     for entry in range(len(offsets) - 1):
         pos = offsets[entry]

@@ -24,10 +24,10 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 
-import numba
 import numpy as np
 from numpy.typing import NDArray
 
+from afkit._jit import njit
 from afkit.exceptions import DecodeError, UnknownEncodingError
 from afkit.io.rootio.bigendian import BYTE_COUNT_FLAG
 from afkit.io.rootio.bigendian import u16 as _u16
@@ -50,7 +50,7 @@ STATUS = {
 }
 
 
-@numba.njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True)
 def _element_link(buf, pos, end):
     """Decode one object-wise ElementLink at ``pos``; return (status, new_pos, key, index)."""
     if pos + 28 > end:
@@ -75,7 +75,7 @@ def _element_link(buf, pos, end):
     return 0, pos + 28, key, index
 
 
-@numba.njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, inline="always")
 def _object_wise_header(data, pos, end):
     """Check an entry's ``bc ver n`` header (object-wise); return (status, n, first item)."""
     zero = np.int64(0)
@@ -91,7 +91,7 @@ def _object_wise_header(data, pos, end):
     return 0, np.int64(_u32(data, pos + 6)), pos + 10
 
 
-@numba.njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True)
 def _vv_links_count(data, offsets):
     """First pass of encoding 2: count inner lists and links; return (status, bad_entry, n1, n2)."""
     n1 = 0
@@ -117,7 +117,7 @@ def _vv_links_count(data, offsets):
     return 0, -1, n1, n2
 
 
-@numba.njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True)
 def _vv_links_fill(data, offsets, outer, inner, keys, indices):
     i1 = 0
     i2 = 0
@@ -177,7 +177,7 @@ def decode_vector_vector_links(
     return LinkArrays(keys, indices, outer, inner)
 
 
-@numba.njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True)
 def _single_links(data, offsets, keys, indices):
     for entry in range(len(offsets) - 1):
         pos = offsets[entry]
@@ -209,7 +209,7 @@ def decode_single_links(
     return LinkArrays(keys, indices)
 
 
-@numba.njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True)
 def _vector_links_count(data, offsets):
     total = 0
     for entry in range(len(offsets) - 1):
@@ -244,7 +244,7 @@ def _vector_links_count(data, offsets):
     return 0, -1, total
 
 
-@numba.njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True)
 def _vector_links_fill(data, offsets, out_offsets, keys, indices):
     k = 0
     out_offsets[0] = 0
@@ -283,7 +283,7 @@ def decode_vector_links(
     return LinkArrays(keys, indices, out)
 
 
-@numba.njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True)
 def _vv_prim_count(data, offsets, itemsize):
     n1 = 0
     n2 = 0
@@ -306,7 +306,7 @@ def _vv_prim_count(data, offsets, itemsize):
     return 0, -1, n1, n2
 
 
-@numba.njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True)
 def _vv_prim_fill(data, offsets, itemsize, outer, inner, content_bytes):
     i1 = 0
     i2 = 0
@@ -345,7 +345,7 @@ def decode_vector_vector(
     return outer, inner, content.view(dtype).astype(dtype.newbyteorder("="))
 
 
-@numba.njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True)
 def _vector_decode(data, offsets, itemsize, out_offsets, content):
     """Check every entry's ``bc ver n`` header and copy its values into ``content``, in one
     pass: ``(status, entry, content bytes used)``, status 0 when every entry is sound."""

@@ -15,10 +15,10 @@ import struct
 from dataclasses import dataclass, field
 from typing import Any
 
-import numba
 import numpy as np
 from numpy.typing import NDArray
 
+from afkit._jit import njit
 from afkit.io.rntuple.envelopes import Frames, Locator, RNTupleFormatError, UnsupportedRNTupleError
 
 # Structural roles.
@@ -376,7 +376,7 @@ def _cluster_columns(column_list: Frames, count: int) -> ClusterColumns:
     return ClusterColumns(column_list.data, starts.tolist(), ends.tolist())
 
 
-@numba.njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True)
 def _walk_frames(data: Any, pos: int, limit: int, count: int, starts: Any, ends: Any) -> int:
     """Positions of ``count`` consecutive list frames from ``pos``; -1, or where one is bad."""
     for i in range(count):

@@ -20,10 +20,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import awkward as ak
-import numba
 import numpy as np
 from numpy.typing import NDArray
 
+from afkit._jit import njit
 from afkit.io.rntuple import descriptor as d
 from afkit.io.rntuple.envelopes import (
     FOOTER,
@@ -404,7 +404,7 @@ class RNTuple:
         return ak.contents.IndexedOptionArray.simplified(ak.index.Index64(positions), union)
 
 
-@numba.njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True)
 def _global_offsets(ends: Any, counts: Any, out: Any) -> int:
     """Per-cluster collection ends (counting from 0 in each cluster) to offsets over all the
     clusters, into ``out`` (``len(ends) + 1``; ``ends`` may be ``out[1:]``: each slot is read

@@ -14,11 +14,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import numba
 import numpy as np
 import xxhash
 from numpy.typing import NDArray
 
+from afkit._jit import njit
 from afkit.io.rntuple.descriptor import Cluster, ColumnDesc
 from afkit.io.rntuple.envelopes import RNTupleFormatError, UnsupportedRNTupleError
 from afkit.io.rootio.baskets import CorruptBasket, decompress_into
@@ -111,7 +111,7 @@ class PageError(RNTupleFormatError):
     """A page's bytes are damaged (checksum, decompression or size)."""
 
 
-@numba.njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True)
 def _unpack_bits(words: Any, nbits: int, count: int, out: Any) -> None:
     """``count`` values of ``nbits`` packed LSB first in little-endian 32-bit ``words``."""
     mask = (np.uint64(1) << np.uint64(nbits)) - np.uint64(1)
@@ -186,7 +186,7 @@ def _checked_page(raw: NDArray[np.uint8], has_checksum: bool, where: str) -> NDA
     return body
 
 
-@numba.njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, inline="always")
 def _element(src: Any, n: int, width: int, i: int) -> Any:
     """Element ``i`` of byte planes, as an unsigned integer (the common widths unrolled)."""
     u = np.uint64
@@ -216,7 +216,7 @@ def _element(src: Any, n: int, width: int, i: int) -> Any:
     return value
 
 
-@numba.njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True)
 def _unsplit_words(src: Any, n: int, width: int, dst: Any) -> None:
     """Byte planes into ``dst``, an unsigned integer view of ``width`` bytes per element."""
     if width == 4:
@@ -232,7 +232,7 @@ def _unsplit_words(src: Any, n: int, width: int, dst: Any) -> None:
             dst[i] = _element(src, n, width, i)
 
 
-@numba.njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True)
 def _unsplit_zigzag(src: Any, n: int, width: int, dst: Any) -> None:
     """Byte planes of zigzag-coded integers into signed ``dst``."""
     for i in range(n):
@@ -240,7 +240,7 @@ def _unsplit_zigzag(src: Any, n: int, width: int, dst: Any) -> None:
         dst[i] = np.int64(u >> np.uint64(1)) ^ -np.int64(u & np.uint64(1))
 
 
-@numba.njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True)
 def _unsplit_delta(src: Any, n: int, width: int, dst: Any) -> None:
     """Byte planes of delta-coded index values into their running sum (int64 ``dst``)."""
     total = np.int64(0)

@@ -15,10 +15,10 @@ import struct
 import zlib
 from typing import Any, cast
 
-import numba
 import numpy as np
 from numpy.typing import NDArray
 
+from afkit._jit import njit
 from afkit.io.rootio.branch import BranchMeta
 from afkit.io.rootio.bytecopy import move_bytes
 from afkit.io.rootio.stream import NativeUnsupported
@@ -243,7 +243,7 @@ def _refuse(
     raise NativeUnsupported(f"{what}: {entries} entries of {size} != {border} bytes")
 
 
-@numba.njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, inline="always")
 def _entry_start(buffer: Any, table: int, keylen: int, border: int, entries: int, j: int) -> int:
     """Byte where entry ``j`` of a basket starts (its data end for ``j == entries``)."""
     if j == entries:
@@ -260,7 +260,7 @@ def _entry_start(buffer: Any, table: int, keylen: int, border: int, entries: int
     return int(word) - keylen
 
 
-@numba.njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True)
 def _cut_entries(buffer: Any, layout: Any, offsets: Any) -> tuple[int, int, int]:
     """Check each decompressed basket and move entries ``[lo, hi)`` of each to the front
     of ``buffer``, back to back, writing their ``offsets``.  Returns

@@ -10,14 +10,15 @@ from __future__ import annotations
 
 from typing import Any
 
-import numba
 import numpy as np
+
+from afkit._jit import njit
 
 #: The bit that marks a 4-byte word as a byte count (ROOT's ``kByteCountMask``).
 BYTE_COUNT_FLAG = 0x40000000
 
 
-@numba.njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, inline="always")
 def u32(data: Any, at: int) -> int:
     """The unsigned 32-bit big-endian number at ``data[at:at + 4]``."""
     return int(
@@ -28,20 +29,20 @@ def u32(data: Any, at: int) -> int:
     )
 
 
-@numba.njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, inline="always")
 def u16(data: Any, at: int) -> int:
     """The unsigned 16-bit big-endian number at ``data[at:at + 2]``."""
     return int((np.int64(data[at]) << 8) | np.int64(data[at + 1]))
 
 
-@numba.njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, inline="always")
 def i32(data: Any, at: int) -> int:
     """The signed 32-bit big-endian number at ``data[at:at + 4]``."""
     value = u32(data, at)
     return value - (1 << 32) if value >= (1 << 31) else value
 
 
-@numba.njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, inline="always")
 def i16(data: Any, at: int) -> int:
     """The signed 16-bit big-endian number at ``data[at:at + 2]``."""
     value = u16(data, at)

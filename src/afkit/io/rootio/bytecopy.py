@@ -14,10 +14,11 @@ from __future__ import annotations
 
 from typing import Any
 
-import numba
 from llvmlite import ir
 from numba.core import cgutils, types
 from numba.extending import intrinsic
+
+from afkit._jit import njit
 
 
 def _byte_transfer(overlapping: bool) -> Any:
@@ -48,7 +49,7 @@ _raw_copy = _byte_transfer(overlapping=False)
 _raw_move = _byte_transfer(overlapping=True)
 
 
-@numba.njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, inline="always")
 def copy_bytes(dst: Any, dst_at: int, src: Any, src_at: int, nbytes: int) -> None:
     """Copy ``src[src_at:src_at + nbytes]`` to ``dst[dst_at:dst_at + nbytes]`` (``uint8``
     arrays), raising ``IndexError`` if either range leaves its array."""
@@ -59,7 +60,7 @@ def copy_bytes(dst: Any, dst_at: int, src: Any, src_at: int, nbytes: int) -> Non
     _raw_copy(dst, dst_at, src, src_at, nbytes)
 
 
-@numba.njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, inline="always")
 def move_bytes(dst: Any, dst_at: int, src: Any, src_at: int, nbytes: int) -> None:
     """:func:`copy_bytes` for ranges that may overlap (``dst`` and ``src`` the same array)."""
     if nbytes < 0 or src_at < 0 or dst_at < 0:

@@ -17,10 +17,10 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-import numba
 import numpy as np
 from numpy.typing import NDArray
 
+from afkit._jit import njit
 from afkit.io.rootio.bigendian import BYTE_COUNT_FLAG
 from afkit.io.rootio.bigendian import i16 as _i2
 from afkit.io.rootio.bigendian import i32 as _i4
@@ -45,7 +45,7 @@ SCANNED, GENERAL, NULL = 0, 1, 2
 _ELEMENT = np.frombuffer(b"TBranchElement", np.uint8)
 
 
-@numba.njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True)
 def _class_is(data: Any, at: int, n: int, element: Any) -> bool:
     """Whether the NUL-terminated class name at ``at`` is ``element`` (its bytes)."""
     m = len(element)
@@ -57,7 +57,7 @@ def _class_is(data: Any, at: int, n: int, element: Any) -> bool:
     return True
 
 
-@numba.njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True)
 def _short_string(data: Any, at: int, n: int) -> int:
     """Length of the one-byte-length TString at ``at``; -1 for a long or cut one."""
     if at >= n:
@@ -68,7 +68,7 @@ def _short_string(data: Any, at: int, n: int) -> int:
     return length
 
 
-@numba.njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True)
 def _short_strings(data: Any, at: int, limit: int, count: int, out: Any, column: int) -> int:
     """``count`` one-byte-length TStrings from ``at``, all before ``limit``: their (offset,
     length) pairs written to ``out[column:column + 2 * count]``; the position after them, or
@@ -83,7 +83,7 @@ def _short_strings(data: Any, at: int, limit: int, count: int, out: Any, column:
     return at
 
 
-@numba.njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True)
 def _part_end(data: Any, at: int, limit: int, version: int) -> int:
     """The end of the class part at ``at`` (byte count and class version ``version``,
     ending before ``limit``); -1 if it is not that."""
@@ -96,7 +96,7 @@ def _part_end(data: Any, at: int, limit: int, version: int) -> int:
     return end
 
 
-@numba.njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True)
 def _tnamed(data: Any, at: int, limit: int, out: Any, column: int) -> int:
     """A ``TNamed`` part at ``at`` (byte count, unreferenced ``TObject``, short name and
     title) ending before ``limit``: name and title written as two (offset, length) pairs
@@ -113,7 +113,7 @@ def _tnamed(data: Any, at: int, limit: int, out: Any, column: int) -> int:
     return end
 
 
-@numba.njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True)
 def _objarray_count(data: Any, at: int, n: int) -> tuple[int, int]:
     """A ``TObjArray`` header at ``at`` (unreferenced TObject, short name): (element count,
     position after fLowerBound), or (-1, 0) if it is not in that form."""
@@ -132,7 +132,7 @@ def _objarray_count(data: Any, at: int, n: int) -> tuple[int, int]:
     return count, at + 17 + length + 8
 
 
-@numba.njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True)
 def _class_name_at(data: Any, tag_position: int, origin: int, name: Any) -> int:
     """Where the object's class name lies if its class is ``name`` (new-class tag at
     ``tag_position`` or a reference to one); -1 otherwise."""
@@ -154,7 +154,7 @@ def _class_name_at(data: Any, tag_position: int, origin: int, name: Any) -> int:
     return name_at
 
 
-@numba.njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True)
 def scan_elements(
     data: Any, pos: int, count: int, origin: int, element: Any, out: Any
 ) -> tuple[int, int]:
@@ -188,7 +188,7 @@ def scan_elements(
     return count, pos
 
 
-@numba.njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True)
 def _element(
     data: Any, start: int, end: int, origin: int, element: Any, out: Any, row: int
 ) -> bool:
@@ -245,7 +245,7 @@ def scan(data: NDArray[np.uint8], pos: int, count: int, origin: int) -> tuple[ND
     return out[:rows], pos
 
 
-@numba.njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True)
 def _identity_bytes(data: Any, rows: Any, out: Any) -> int:
     """Serialise what identifies each scanned branch into ``out``: per row its ``KIND``;
     for a ``SCANNED`` row also its five strings (length-prefixed) and the seven numbers
@@ -302,7 +302,7 @@ B_COLUMNS = 26
 _LEAF_ELEMENT = np.frombuffer(b"TLeafElement", np.uint8)
 
 
-@numba.njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True)
 def decode_element(data: Any, start: int, origin: int, leaf_class: Any, out: Any) -> bool:
     """Decode the ``TBranchElement`` whose header is at ``start`` into ``out`` (columns
     ``B_*``) if it has the common layout: class version 10 over ``TBranch`` v13, short
