@@ -125,3 +125,62 @@ def test_local_file_pages_are_views_of_the_mapped_file(tmp_path: Path) -> None:
     with pytest.raises(OSError, match="the file ends"):
         list(source.each_range([(len(data) - 4, len(data) + 4)]))
     source.close()
+
+
+@pytest.mark.parametrize("width", [2, 4, 8])
+@pytest.mark.parametrize("n", [0, 1, 255, 256, 257, 1000, 3 * 256, 5000])
+def test_unsplit_in_place_equals_numpy(width: int, n: int) -> None:
+    from afkit.io.rntuple.pages import _unsplit_in_place, unsplit_scratch
+
+    rng = np.random.default_rng(n * width)
+    elements = rng.integers(0, 256, size=(n, width), dtype=np.uint8)
+    planes = np.ascontiguousarray(elements.T).reshape(-1)
+    buf = np.concatenate([planes, np.array([7, 7, 7], np.uint8)])  # bytes after it stay
+    work, seen = unsplit_scratch(n, width)
+    _unsplit_in_place(buf, n, width, work, seen)
+    np.testing.assert_array_equal(buf[: n * width], elements.reshape(-1))
+    np.testing.assert_array_equal(buf[n * width :], [7, 7, 7])
+
+
+SPLIT_INT32 = 0x13
+
+
+@pytest.mark.parametrize(
+    ("kind", "dtype", "values", "encode"),
+    [
+        ("SplitReal32", np.float32, np.linspace(-3, 9, 700, dtype="<f4"), split_bytes),
+        (
+            "SplitReal32 kept as double",
+            np.float64,
+            np.linspace(-3, 9, 700, dtype="<f4"),
+            split_bytes,
+        ),
+        (
+            "SplitInt32 (zigzag)",
+            np.int32,
+            np.arange(-350, 350, dtype="<i4"),
+            lambda v: split_bytes(
+                ((v.astype(np.int64) << 1) ^ (v.astype(np.int64) >> 63)).astype("<u4")
+            ),
+        ),
+    ],
+)
+def test_a_page_alone_decodes_in_its_own_place(kind: str, dtype, values, encode) -> None:  # type: ignore[no-untyped-def]
+    """One page per cluster, clusters apart: no later page to decode in, no scratch page."""
+    column_type = SPLIT_INT32 if "Int32" in kind else SPLIT_REAL32
+    column = ColumnDesc(id=0, type=column_type, bits=32, field=0, flags=0, representation=0)
+    source = Bytes()
+    halves = [values[:300], values[300:]]
+    clusters = [
+        Cluster(0, 1, Columns(column_in(source, [halves[0]], encode))),  # type: ignore[arg-type]
+        Cluster(1, 1, Columns(None)),  # type: ignore[arg-type]
+        Cluster(2, 1, Columns(column_in(source, [halves[1]], encode))),  # type: ignore[arg-type]
+    ]
+    parts = [
+        ColumnPart(clusters[0], column, 300),
+        ColumnPart(clusters[1], None, 50),
+        ColumnPart(clusters[2], column, 400),
+    ]
+    out = read_column(parts, np.dtype(dtype), source, "test")
+    expected = np.concatenate([halves[0], np.zeros(50, values.dtype), halves[1]]).astype(dtype)
+    np.testing.assert_array_equal(out, expected)

@@ -80,7 +80,7 @@ PAGE_TABLE = np.dtype(
 )
 
 
-@dataclass
+@dataclass(slots=True)
 class ColumnInCluster:
     """A physical column in one cluster: its pages (a :data:`PAGE_TABLE`), first element and
     compression."""

@@ -22,6 +22,7 @@ from afkit._jit import njit
 from afkit.io.rntuple.descriptor import Cluster, ColumnDesc
 from afkit.io.rntuple.envelopes import RNTupleFormatError, UnsupportedRNTupleError
 from afkit.io.rootio.baskets import CorruptBasket, decompress_into
+from afkit.io.rootio.bytecopy import copy_bytes, move_bytes
 
 PLAIN, SPLIT, ZIGZAG, DELTA, BIT, HALF, TRUNC, QUANT, SWITCH = range(9)
 
@@ -249,6 +250,111 @@ def _unsplit_delta(src: Any, n: int, width: int, dst: Any) -> None:
         dst[i] = total
 
 
+#: elements per block of :func:`_unsplit_in_place` (its scratch is a few blocks of bytes)
+_BLOCK = 256
+
+
+def unsplit_scratch(n: int, width: int) -> tuple[NDArray[np.uint8], NDArray[np.bool_]]:
+    """The small buffers :func:`_unsplit_in_place` needs for ``n`` elements of ``width``
+    bytes: ``4 * width`` blocks of bytes, and one flag per block of the page."""
+    return np.empty(4 * width * _BLOCK, np.uint8), np.empty(width * (n // _BLOCK), np.bool_)
+
+
+@njit(cache=True, nogil=True)
+def _unsplit_in_place(buf: Any, n: int, width: int, work: Any, seen: Any) -> None:
+    """Byte planes of ``n`` elements (``buf[:n * width]``: all first bytes, then all second
+    bytes, ...) into the elements themselves, in place, with scratch of a few blocks.
+
+    The planes' last ``n % _BLOCK`` bytes go to scratch, the planes' full blocks are moved
+    together (plane-major to block-major order, each block moved once along its cycle of the
+    permutation, ``seen`` marking the blocks done), then each run of ``width`` blocks — the
+    planes of ``_BLOCK`` elements — and the tail are interleaved through scratch."""
+    g = _BLOCK
+    full = n // g
+    rest = n - full * g
+    tails = work[: width * g]
+    group = work[width * g : 2 * width * g]
+    carry = work[2 * width * g : 2 * width * g + g]
+    spare = work[2 * width * g + g : 2 * width * g + 2 * g]
+    for b in range(width):  # the planes' tails, plane after plane
+        copy_bytes(tails, b * rest, buf, b * n + full * g, rest)
+    for b in range(1, width):  # full blocks of every plane back to back (moving left)
+        move_bytes(buf, b * full * g, buf, b * n, full * g)
+    blocks = width * full
+    seen[:blocks] = False
+    for start in range(blocks):  # block (plane b, block j) to position j * width + b
+        if seen[start]:
+            continue
+        seen[start] = True
+        copy_bytes(carry, 0, buf, start * g, g)
+        cur = start
+        while True:
+            nxt = (cur % full) * width + cur // full
+            if seen[nxt]:  # back at the start: its block was taken first
+                copy_bytes(buf, nxt * g, carry, 0, g)
+                break
+            copy_bytes(spare, 0, buf, nxt * g, g)
+            copy_bytes(buf, nxt * g, carry, 0, g)
+            copy_bytes(carry, 0, spare, 0, g)
+            seen[nxt] = True
+            cur = nxt
+    for j in range(full):  # each run of width blocks: the planes of g elements
+        base = j * width * g
+        copy_bytes(group, 0, buf, base, width * g)
+        _interleave(group, g, width, buf[base : base + width * g])
+    if rest:
+        _interleave(tails, rest, width, buf[full * g * width : n * width])
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _interleave(planes: Any, m: int, width: int, out: Any) -> None:
+    """``m`` elements from their byte planes (``planes[b * m + i]``) into ``out``, elements
+    back to back (the common widths written a whole element at a time)."""
+    if width == 4:
+        words = out.view(np.uint32)
+        for i in range(m):
+            words[i] = (
+                np.uint32(planes[i])
+                | (np.uint32(planes[m + i]) << np.uint32(8))
+                | (np.uint32(planes[2 * m + i]) << np.uint32(16))
+                | (np.uint32(planes[3 * m + i]) << np.uint32(24))
+            )
+    elif width == 8:
+        longs = out.view(np.uint64)
+        for i in range(m):
+            longs[i] = _element(planes, m, 8, i)
+    elif width == 2:
+        shorts = out.view(np.uint16)
+        for i in range(m):
+            shorts[i] = np.uint16(planes[i]) | (np.uint16(planes[m + i]) << np.uint16(8))
+    else:
+        for i in range(m):
+            for b in range(width):
+                out[i * width + b] = planes[b * m + i]
+
+
+#: :func:`_widen_forward` modes
+_COPY, _RUNNING_SUM, _UNZIGZAG = 0, 1, 2
+
+
+@njit(cache=True, nogil=True)
+def _widen_forward(src: Any, dst: Any, mode: int) -> None:
+    """``dst[i]`` from ``src[i]`` for each ``i`` in order: the value, the running sum
+    (delta-coded index values) or the zigzag-decoded integer.  ``src`` may lie in
+    ``dst``'s own bytes, at its end: element ``i`` is written only over bytes no later
+    element is read from."""
+    total = np.int64(0)
+    for i in range(len(src)):
+        if mode == _RUNNING_SUM:
+            total += np.int64(src[i])
+            dst[i] = total
+        elif mode == _UNZIGZAG:
+            u = np.uint64(src[i])
+            dst[i] = np.int64(u >> np.uint64(1)) ^ -np.int64(u & np.uint64(1))
+        else:
+            dst[i] = src[i]
+
+
 @dataclass(frozen=True)
 class ColumnPart:
     """One cluster's share of a column read: its column, and how many elements it must have.
@@ -339,19 +445,61 @@ def read_column(
             buffer = target.view(np.uint8)
         elif run_end[page_number] - (at + n) * byte >= size:  # room in the bytes after it
             buffer = flat[(at + n) * byte : (at + n) * byte + size]
+        elif _decodes_in_place(ctype, column, target):
+            _decompress(body, target.view(np.uint8)[target.nbytes - size :], here)
+            _decode_in_place(n, ctype, column, target)
+            del raw, body
+            continue
         else:
             if len(scratch) < size:
                 del scratch  # not two scratch pages at once
                 scratch = np.empty(size, np.uint8)
             buffer = scratch[:size]
-        try:
-            decompress_into(body, buffer)
-        except CorruptBasket as err:
-            raise PageError(f"{here}: {err}") from err
+        _decompress(body, buffer, here)
         if not direct:
             _decode_into(buffer, n, ctype, column, target)
         del raw, body, buffer
     return out
+
+
+def _decompress(body: NDArray[np.uint8], buffer: NDArray[np.uint8], here: str) -> None:
+    try:
+        decompress_into(body, buffer)
+    except CorruptBasket as err:
+        raise PageError(f"{here}: {err}") from err
+
+
+def _decodes_in_place(ctype: ColumnType, column: ColumnDesc, target: NDArray[Any]) -> bool:
+    """Whether a page can be decompressed into the end of its own place and decoded there:
+    byte-wide elements, plain or split (zigzag and delta included), kept at their width or
+    twice it (index columns, a double field stored as 32-bit reals)."""
+    width = column.bits // 8
+    return (
+        ctype.encoding in (PLAIN, SPLIT, ZIGZAG, DELTA)
+        and column.type not in _SPLIT_HALF
+        and column.bits % 8 == 0
+        and width in (1, 2, 4, 8)
+        and target.ndim == 1
+        and target.itemsize in (width, 2 * width)
+    )
+
+
+def _decode_in_place(n: int, ctype: ColumnType, column: ColumnDesc, target: NDArray[Any]) -> None:
+    """Decode a page decompressed into the last ``n * width`` bytes of ``target``: byte
+    planes back to elements where split, then each value widened (or summed, or
+    zigzag-decoded) forward into ``target``, which never overwrites a value not yet read."""
+    width = column.bits // 8
+    enc = ctype.encoding
+    stored = target.view(np.uint8)[target.nbytes - n * width :]
+    if enc != PLAIN and width > 1:
+        work, seen = unsplit_scratch(n, width)
+        _unsplit_in_place(stored, n, width, work, seen)
+    raw = enc in (ZIGZAG, DELTA) or ctype.index
+    values = stored.view(_RAW_DTYPE[column.bits] if raw else ctype.dtype)
+    mode = _RUNNING_SUM if enc == DELTA else _UNZIGZAG if enc == ZIGZAG else _COPY
+    if mode == _COPY and values.dtype == target.dtype:
+        return  # already in place
+    _widen_forward(values, target, mode)
 
 
 def _decode_into(
