@@ -302,10 +302,11 @@ def main() -> None:
             "group's page-list envelope). Compressed pages are views of the memory-mapped "
             "file (the operating system's cached file pages, unmapped from the process when "
             "each column is read; not allocations of the process). A split page decodes in "
-            "the bytes after its place where later pages overwrite them, otherwise in one "
-            "scratch page (at most largest_decompressed_page_bytes). Also held: the parsed "
-            "page tables and the awkward arrays' Python objects (a few kB per field, which "
-            "dominate chunks of one or a few clusters).",
+            "the bytes after its place where later pages overwrite them, otherwise in its "
+            "own place (4 kB of scratch; largest_decompressed_page_bytes is what a scratch "
+            "page would have cost). Also held: the parsed page tables and the awkward "
+            "arrays' Python objects (about 2 kB per field, which dominate a chunk of one "
+            "cluster).",
         },
         "versions": versions("afkit", "uproot", "awkward", "numpy", "cramjam", "root"),
         "notes": (
