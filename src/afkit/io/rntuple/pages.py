@@ -311,22 +311,11 @@ def _interleave(planes: Any, m: int, width: int, out: Any) -> None:
     """``m`` elements from their byte planes (``planes[b * m + i]``) into ``out``, elements
     back to back (the common widths written a whole element at a time)."""
     if width == 4:
-        words = out.view(np.uint32)
-        for i in range(m):
-            words[i] = (
-                np.uint32(planes[i])
-                | (np.uint32(planes[m + i]) << np.uint32(8))
-                | (np.uint32(planes[2 * m + i]) << np.uint32(16))
-                | (np.uint32(planes[3 * m + i]) << np.uint32(24))
-            )
+        _unsplit_words(planes, m, 4, out.view(np.uint32))
     elif width == 8:
-        longs = out.view(np.uint64)
-        for i in range(m):
-            longs[i] = _element(planes, m, 8, i)
+        _unsplit_words(planes, m, 8, out.view(np.uint64))
     elif width == 2:
-        shorts = out.view(np.uint16)
-        for i in range(m):
-            shorts[i] = np.uint16(planes[i]) | (np.uint16(planes[m + i]) << np.uint16(8))
+        _unsplit_words(planes, m, 2, out.view(np.uint16))
     else:
         for i in range(m):
             for b in range(width):
