@@ -42,6 +42,25 @@ def test_vector_of_float(events: list[list[float]]) -> None:
     assert np.array_equal(content, expected, equal_nan=True)
 
 
+@pytest.mark.parametrize("code", ["?", "B", "h", "H", "i", "q", "Q", "d"])
+@settings(max_examples=25, deadline=None)
+@given(st.lists(st.lists(st.integers(0, 255), max_size=20), max_size=30))
+def test_vector_of_every_width(code: str, events: list[list[int]]) -> None:
+    """Values of 1, 2, 4 and 8 bytes come out in native order, each entry's own."""
+    dtype = np.dtype(code)
+    rng = np.random.default_rng(len(events))
+    values = [rng.integers(0, 256, size=(len(e), dtype.itemsize), dtype=np.uint8) for e in events]
+    if code == "?":
+        values = [v % 2 for v in values]
+    big = [v.reshape(-1).view(dtype.newbyteorder(">")) for v in values]
+    entries = [_bc(struct.pack(">HI", 9, len(b)) + b.tobytes()) for b in big]
+    offsets, content = streamers.decode_vector(*_pack(entries), dtype)
+    assert content.dtype == dtype
+    assert list(np.diff(offsets)) == [len(b) for b in big]
+    expected = np.concatenate([b.astype(dtype) for b in big]) if big else np.zeros(0, dtype)
+    assert np.array_equal(content.view(np.uint8), expected.view(np.uint8))
+
+
 @settings(max_examples=100, deadline=None)
 @given(
     st.lists(st.lists(floats, max_size=12), min_size=1, max_size=20),
