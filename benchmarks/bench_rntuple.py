@@ -73,6 +73,56 @@ def field_columns(nt: RNTuple, name: str) -> list[Any]:
     return out
 
 
+_RSS_CHILD = """
+import gc, json, sys
+from afkit.io.rntuple.ntuple import RNTuple, rntuple_keys
+from afkit.io.rootio.source import LocalBytes
+
+path, fields, clusters = sys.argv[1], json.loads(sys.argv[2]), int(sys.argv[3])
+
+def ntuple():
+    source = LocalBytes(path)
+    return RNTuple(source, rntuple_keys(source)["EventData"], path)
+
+def status(key):
+    for line in open("/proc/self/status"):
+        if line.startswith(key + ":"):
+            return int(line.split()[1]) * 1024
+
+warm = ntuple()  # the code and the allocator warmed on the file's last cluster
+last = warm.clusters()[-1]
+warm.arrays(fields, last.first_entry, last.first_entry + last.entries)
+fresh = ntuple()
+chunk = fresh.clusters()[:clusters]
+gc.collect()
+with open("/proc/self/clear_refs", "w") as reset:  # the peak (VmHWM) restarts from here
+    reset.write("5")
+before = status("VmRSS")
+kept = fresh.arrays(fields, 0, sum(c.entries for c in chunk))
+print(json.dumps({"peak_rss_added_bytes": status("VmHWM") - before}))
+"""
+
+
+def chunk_rss(path: str, fields: list[str], clusters: int) -> int | None:
+    """Peak RSS a fresh process adds while it reads the first ``clusters`` clusters' fields
+    (Linux: the peak is reset just before); ``None`` where that cannot be measured."""
+    import json
+    import subprocess
+
+    if not Path("/proc/self/clear_refs").exists():
+        return None
+    done = subprocess.run(
+        [sys.executable, "-c", _RSS_CHILD, path, json.dumps(fields), str(clusters)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        print(f"peak RSS not measured: {done.stderr[-500:]}")
+        return None
+    return int(json.loads(done.stdout.strip().splitlines()[-1])["peak_rss_added_bytes"])
+
+
 def chunk_memory(path: str, nt: RNTuple, fields: list[str], clusters: int) -> dict[str, Any]:
     """Peak traced memory of reading the first ``clusters`` clusters' fields, against the
     bound: the chunk's decompressed columns plus one page list per cluster."""
@@ -105,7 +155,11 @@ def chunk_memory(path: str, nt: RNTuple, fields: list[str], clusters: int) -> di
     peak = tracemalloc.get_traced_memory()[1] - base
     tracemalloc.stop()
     del kept
+    rss = chunk_rss(path, fields, clusters)
     return {
+        "peak_rss_added_bytes": rss,
+        "peak_rss_over_bound": rss / bound if rss is not None else None,
+        "rss_bound_met": rss <= bound if rss is not None else None,
         "chunk_clusters": len(chunk),
         "chunk_entries": chunk_entries,
         "chunk_decompressed_columns_bytes": chunk_columns,
@@ -296,14 +350,17 @@ def main() -> None:
         "memory": {
             **memory[0],
             "by_chunk_size": memory,
-            "how": "tracemalloc (NumPy reports its buffers to it) over RNTuple.arrays of a "
-            "chunk of whole clusters, the page list already read; bound: the chunk's "
+            "how": "peak_traced_bytes: tracemalloc (NumPy reports its buffers to it) over "
+            "RNTuple.arrays of a chunk of whole clusters, the page list already read. "
+            "peak_rss_added_bytes: a fresh process (warmed on the file's last cluster) reads "
+            "the chunk; its peak resident set (VmHWM, reset just before through "
+            "/proc/self/clear_refs) less its resident set before. Bound: the chunk's "
             "decompressed columns + one page list per cluster (each cluster's share of its "
-            "group's page-list envelope). Compressed pages are views of the memory-mapped "
-            "file (the operating system's cached file pages, unmapped from the process when "
-            "each column is read; not allocations of the process). A split page decodes in "
-            "the bytes after its place where later pages overwrite them, otherwise in its "
-            "own place (4 kB of scratch; largest_decompressed_page_bytes is what a scratch "
+            "group's page-list envelope). Each compressed page is a view of a memory map of "
+            "that page alone, closed before the next (file pages of the operating system's "
+            "cache, one page's worth mapped at a time; no copy). A split page decodes in the "
+            "bytes after its place where later pages overwrite them, otherwise in its own "
+            "place (under 1 kB of scratch; largest_decompressed_page_bytes is what a scratch "
             "page would have cost). Also held: the parsed page tables and the awkward "
             "arrays' Python objects (about 2 kB per field, which dominate a chunk of one "
             "cluster).",
@@ -331,7 +388,8 @@ def main() -> None:
     for row in memory:
         print(
             f"memory, {row['chunk_clusters']:3d} clusters: peak / bound "
-            f"{row['peak_over_bound']:.3f} (peak / columns {row['peak_over_columns']:.3f})"
+            f"{row['peak_over_bound']:.3f} (peak / columns {row['peak_over_columns']:.3f}), "
+            f"peak RSS / bound {row['peak_rss_over_bound']}"
         )
     print(f"wrote {path}")
 

@@ -128,7 +128,7 @@ def test_local_file_pages_are_views_of_the_mapped_file(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("width", [2, 4, 8])
-@pytest.mark.parametrize("n", [0, 1, 255, 256, 257, 1000, 3 * 256, 5000])
+@pytest.mark.parametrize("n", [0, 1, 63, 64, 65, 255, 256, 257, 1000, 3 * 256, 5000])
 def test_unsplit_in_place_equals_numpy(width: int, n: int) -> None:
     from afkit.io.rntuple.pages import _unsplit_in_place, unsplit_scratch
 

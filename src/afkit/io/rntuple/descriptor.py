@@ -394,6 +394,10 @@ def _walk_frames(data: Any, pos: int, limit: int, count: int, starts: Any, ends:
     return -1
 
 
+#: compression settings seen so far (a file's thousands of columns share a handful)
+_SETTINGS: dict[int, int] = {}
+
+
 def _column_pages(data: bytes, pos: int, end: int) -> ColumnInCluster:
     """One column's inner list frame: pages, element offset, compression."""
     _size, npages = _LIST_HEAD.unpack_from(data, pos)
@@ -421,4 +425,5 @@ def _column_pages(data: bytes, pos: int, end: int) -> ColumnInCluster:
         if at + 12 > end:
             raise RNTupleFormatError("the page list is cut short (compression settings)")
         (compression,) = struct.unpack_from("<I", data, at + 8)
+        compression = _SETTINGS.setdefault(compression, compression)  # one object per value
     return ColumnInCluster(table, 0 if suppressed else element_offset, compression, suppressed)

@@ -186,7 +186,8 @@ class RNTuple:
             return out
         for desc in fields:
             layout, a, b = self._window(desc, chosen, start, stop)
-            out[desc.name] = ak.Array(layout)[a:b]
+            whole = a == 0 and b == layout.length  # whole clusters: nothing to cut
+            out[desc.name] = ak.Array(layout) if whole else ak.Array(layout)[a:b]
         return out
 
     def layout(
@@ -267,8 +268,9 @@ class RNTuple:
             )
         # each cluster's children: the offsets' growth over its entries (built in place,
         # the per-cluster ends are gone)
-        bounds = offsets[np.concatenate([[0], np.cumsum(expected)]).astype(np.int64)]
-        child_counts = np.diff(bounds).tolist()
+        ends = np.zeros(len(expected) + 1, np.int64)
+        np.asarray(expected, np.int64).cumsum(out=ends[1:])
+        child_counts = np.diff(offsets[ends]).tolist()
         return offsets, child_counts
 
     def _read(self, desc: d.FieldDesc, ctx: _Context, expected: list[int]) -> ak.contents.Content:

@@ -251,13 +251,13 @@ def _unsplit_delta(src: Any, n: int, width: int, dst: Any) -> None:
 
 
 #: elements per block of :func:`_unsplit_in_place` (its scratch is a few blocks of bytes)
-_BLOCK = 256
+_BLOCK = 64
 
 
 def unsplit_scratch(n: int, width: int) -> tuple[NDArray[np.uint8], NDArray[np.bool_]]:
     """The small buffers :func:`_unsplit_in_place` needs for ``n`` elements of ``width``
-    bytes: ``4 * width`` blocks of bytes, and one flag per block of the page."""
-    return np.empty(4 * width * _BLOCK, np.uint8), np.empty(width * (n // _BLOCK), np.bool_)
+    bytes: ``2 * width + 2`` blocks of bytes, and one flag per block of the page."""
+    return np.empty((2 * width + 2) * _BLOCK, np.uint8), np.empty(width * (n // _BLOCK), np.bool_)
 
 
 @njit(cache=True, nogil=True)
@@ -369,11 +369,12 @@ def read_column(
 ) -> NDArray[Any]:
     """The elements of the parts, back to back, decoded into one array of ``dtype``.
 
-    Pages come from ``source.each_range`` (a local file gives views of its memory map, so
-    no compressed page is copied), each checked and decompressed into its place: plain
-    columns of the memory type straight into the result, split and other encoded pages into
-    the result's bytes after their place where later pages of the same run overwrite them
-    (otherwise into one scratch page), then decoded into place.  Index columns
+    Pages come from ``source.each_range`` (a local file maps each page alone while it is
+    decoded, so no compressed page is copied), each checked and decompressed into its
+    place: plain columns of the memory type straight into the result, split and other
+    encoded pages into the result's bytes after their place where later pages of the same
+    run overwrite them, otherwise into the end of their own place (and, for the encodings
+    decoded with NumPy, into one scratch page), then decoded into place.  Index columns
     keep their per-cluster counting (callers add each cluster's base); a ``switch`` column
     gives (index, tag) rows.  ``lead`` zero elements come first (room for an offsets
     array's leading 0, so that collection offsets are built in place).

@@ -5,14 +5,15 @@ through a general-purpose I/O layer with its own threads (a quarter of a millise
 request); remote files (XRootD, HTTP) keep uproot's fsspec sources, which batch requests.
 Both count the bytes requested, so ``Events.bytes_read`` stays exact.  ``each_range``
 hands ranges over one at a time: a local file gives each as a view of a read-only memory map
-of the file when it is wanted (no copy of a compressed page is made: the caller reads the
-operating system's cached file pages, which are unmapped from the process again when the
-iteration ends), a remote file still asks for all at once.  A local file must not shrink
-while it is open (as for any memory-mapped file).
+of that range alone, closed when the next is asked for (no copy of a compressed page is
+made: the caller reads the operating system's cached file pages, one range's worth mapped
+at a time), a remote file still asks for all at once.  A local file
+must not shrink while it is being read (as for any memory-mapped file).
 """
 
 from __future__ import annotations
 
+import contextlib
 import mmap
 import os
 import queue
@@ -23,6 +24,14 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
+
+#: a read-only shared map, its pages read in when it is made where the system can (one
+#: call instead of a fault per page)
+_MAP_FLAGS: dict[str, int] = (
+    {"flags": mmap.MAP_SHARED | getattr(mmap, "MAP_POPULATE", 0), "prot": mmap.PROT_READ}
+    if hasattr(mmap, "MAP_SHARED")
+    else {"access": mmap.ACCESS_READ}  # Windows
+)
 
 
 class LocalBytes:
@@ -35,9 +44,6 @@ class LocalBytes:
         self._lock = threading.Lock()
         self.num_requested_bytes = 0
         self._size = os.fstat(self._fd).st_size
-        # the read-only map of the file, made when each_range is first used
-        self._mapping: mmap.mmap | None = None
-        self._map: NDArray[np.uint8] | None = None
 
     def ranges(self, ranges: list[tuple[int, int]]) -> list[NDArray[np.uint8]]:
         out = []
@@ -53,52 +59,33 @@ class LocalBytes:
         return out
 
     def each_range(self, ranges: list[tuple[int, int]]) -> Iterator[NDArray[np.uint8]]:
-        """The ranges' bytes in order, each a read-only view of the mapped file made when the
-        caller asks for it.  When the iteration ends the ranges' file pages are unmapped
-        from the process in one call (they stay in the operating system's cache; touching
-        them again maps them again): a column's read leaves no mapped pages behind."""
-        if self._size == 0:  # nothing to map; every range is past the end
-            yield from (self.ranges([span])[0] for span in ranges)
-            return
-        if self._map is None:
-            self._mapping = mmap.mmap(self._fd, 0, access=mmap.ACCESS_READ)
-            self._map = np.frombuffer(self._mapping, np.uint8)
-        view = self._map
-        done: list[tuple[int, int]] = []
-        try:
-            for start, stop in ranges:
-                if stop > self._size or start < 0:
-                    raise OSError(
-                        f"{self.path}: wanted bytes {start}-{stop}, the file ends after "
-                        f"{max(self._size - start, 0)}"
-                    )
-                with self._lock:
-                    self.num_requested_bytes += stop - start
-                done.append((start, stop))
-                yield view[start:stop]
-        finally:
-            self._unmap_pages(done)
-
-    def _unmap_pages(self, spans: list[tuple[int, int]]) -> None:
-        """Drop the process's mapping of the file pages under the spans (their contents
-        stay in the page cache; touching them again maps them again)."""
-        if self._mapping is None or not hasattr(mmap, "MADV_DONTNEED"):
-            return
-        page = mmap.PAGESIZE
-        merged: list[list[int]] = []
-        for start, stop in sorted(spans):
-            first = start - start % page
-            if merged and first <= merged[-1][1]:
-                merged[-1][1] = max(merged[-1][1], stop)
-            else:
-                merged.append([first, stop])
-        for first, stop in merged:
-            if stop > first:
-                self._mapping.madvise(mmap.MADV_DONTNEED, first, stop - first)
+        """The ranges' bytes in order, each a read-only view of a memory map of just that
+        range, made when the caller asks for it and closed when the caller asks for the
+        next one (or the iteration ends): no copy of a compressed page is made, and the
+        process maps one range's file pages at a time (they stay in the operating system's
+        cache).  A caller must not keep a view past its turn (one that does keeps its map
+        alive until the view is gone)."""
+        grain = mmap.ALLOCATIONGRANULARITY
+        for start, stop in ranges:
+            if stop > self._size or start < 0:
+                raise OSError(
+                    f"{self.path}: wanted bytes {start}-{stop}, the file ends after "
+                    f"{max(self._size - start, 0)}"
+                )
+            with self._lock:
+                self.num_requested_bytes += stop - start
+            if stop == start:
+                yield np.zeros(0, np.uint8)
+                continue
+            first = start - start % grain
+            mapping = mmap.mmap(self._fd, stop - first, offset=first, **_MAP_FLAGS)
+            try:
+                yield np.frombuffer(mapping, np.uint8)[start - first :]
+            finally:
+                with contextlib.suppress(BufferError):  # a view outlived its turn: the map
+                    mapping.close()  # goes with the last of them
 
     def close(self) -> None:
-        """Close the file; the map goes when no array made from it is left."""
-        self._map = self._mapping = None
         self._finalizer()
 
 
