@@ -7,8 +7,8 @@ Both count the bytes requested, so ``Events.bytes_read`` stays exact.  ``each_ra
 hands ranges over one at a time: a local file gives each as a view of a read-only memory map
 of that range alone, closed when the next is asked for (no copy of a compressed page is
 made: the caller reads the operating system's cached file pages, one range's worth mapped
-at a time), a remote file still asks for all at once.  A local file
-must not shrink while it is being read (as for any memory-mapped file).
+at a time), a remote file still asks for all at once.  A local file must not shrink while
+it is being read (as for any memory-mapped file).
 """
 
 from __future__ import annotations
@@ -35,7 +35,9 @@ _MAP_FLAGS: dict[str, int] = (
 
 
 class LocalBytes:
-    """Byte ranges of a local file by ``os.pread`` (thread safe, no shared file position)."""
+    """Byte ranges of a local file: ``ranges`` by ``os.pread``, ``each_range`` as views of
+    one-range memory maps (both thread safe, no shared file position).  The file's size is
+    taken when it is opened: a range past it is an error, as for a file cut short."""
 
     def __init__(self, path: str) -> None:
         self.path = path
