@@ -50,6 +50,28 @@ def _histograms(path: Path) -> dict[str, tuple[list[float], list[float]]]:
         }
 
 
+def _children(pid: int) -> list[int]:
+    """The processes whose parent is ``pid`` (Linux ``/proc``; none elsewhere)."""
+    found = []
+    for entry in Path("/proc").glob("[0-9]*"):
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(entry.name))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    """Whether ``pid`` still runs (a zombie left for its new parent to reap does not)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state not in ("Z", "X")
+
+
 def test_killed_driver_resumes_from_the_checkpoint(agc_fileset_path: Path, tmp_path: Path) -> None:
     checkpoint = tmp_path / "checkpoint"
     chunks = len(plan(Fileset.load(agc_fileset_path), chunksize=CHUNKSIZE))
@@ -61,13 +83,20 @@ def test_killed_driver_resumes_from_the_checkpoint(agc_fileset_path: Path, tmp_p
             stderr=subprocess.STDOUT,
         )
         deadline = time.monotonic() + 300
+        workers: list[int] = []
         while time.monotonic() < deadline and first.poll() is None:
             if checkpoint.exists() and len(list(checkpoint.glob("*.pkl"))) >= 10:
+                workers = _children(first.pid)
                 os.kill(first.pid, signal.SIGKILL)  # the driver dies mid-run
                 break
             time.sleep(0.005)
         first.wait(timeout=60)
     assert first.returncode == -signal.SIGKILL, log.read_text()[-2000:]
+    # its workers notice and end too, instead of waiting for work forever
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and any(_alive(pid) for pid in workers):
+        time.sleep(0.05)
+    assert not [pid for pid in workers if _alive(pid)]
     kept = len(list(checkpoint.glob("*.pkl")))
     assert 10 <= kept < chunks
 

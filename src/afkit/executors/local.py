@@ -31,6 +31,7 @@ import site
 import sys
 import sysconfig
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Generator, Iterator
@@ -194,6 +195,24 @@ def _worker_init(forked_ns: int, tracking: str) -> None:
     _worker_forked_ns = forked_ns
     path = os.path.join(tracking, str(os.getpid()))
     _worker_note = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    watch = threading.Thread(
+        target=_exit_with_parent, args=(os.getppid(),), name="afkit-parent-watch", daemon=True
+    )
+    watch.start()
+
+
+#: How often a worker checks that the process that started it is still there [s].
+PARENT_CHECK_S = 0.5
+
+
+def _exit_with_parent(parent: int) -> None:
+    """Worker side: end this worker once the process that started it is gone.  A driver
+    killed outright (``kill -9``, the out-of-memory killer) cannot shut its pool down, and
+    its workers would otherwise wait for work forever, each holding its memory."""
+    while True:
+        time.sleep(PARENT_CHECK_S)
+        if os.getppid() != parent:
+            os._exit(1)
 
 
 def _note(text: str) -> None:
