@@ -308,18 +308,14 @@ def _unsplit_in_place(buf: Any, n: int, width: int, work: Any, seen: Any) -> Non
 
 @njit(cache=True, nogil=True, inline="always")
 def _interleave(planes: Any, m: int, width: int, out: Any) -> None:
-    """``m`` elements from their byte planes (``planes[b * m + i]``) into ``out``, elements
-    back to back (the common widths written a whole element at a time)."""
+    """``m`` elements of 2, 4 or 8 bytes from their byte planes (``planes[b * m + i]``)
+    into ``out``, elements back to back, a whole element written at a time."""
     if width == 4:
         _unsplit_words(planes, m, 4, out.view(np.uint32))
     elif width == 8:
         _unsplit_words(planes, m, 8, out.view(np.uint64))
-    elif width == 2:
-        _unsplit_words(planes, m, 2, out.view(np.uint16))
     else:
-        for i in range(m):
-            for b in range(width):
-                out[i * width + b] = planes[b * m + i]
+        _unsplit_words(planes, m, 2, out.view(np.uint16))
 
 
 #: :func:`_widen_forward` modes
