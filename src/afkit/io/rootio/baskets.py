@@ -18,7 +18,7 @@ from typing import Any, cast
 import numpy as np
 from numpy.typing import NDArray
 
-from afkit._jit import njit
+from afkit._jit import compiled_ready, njit
 from afkit.io.rootio.branch import BranchMeta
 from afkit.io.rootio.bytecopy import move_bytes
 from afkit.io.rootio.stream import NativeUnsupported
@@ -170,7 +170,8 @@ def read_entries(
     layout = np.array(rows, np.int64).reshape(len(rows), _COLUMNS)
     wanted = [first + k for k in wanted]
     offsets = np.empty(int((layout[:, _HI] - layout[:, _LO]).sum()) + 1, np.int64)
-    status, bad, used = _cut_entries(buffer, layout, offsets)
+    cut = _cut_entries if compiled_ready() else cut_entries_numpy
+    status, bad, used = cut(buffer, layout, offsets)
     if status:
         _refuse(status, branch, wanted[bad], layout[bad], buffer)
     return buffer[:used], offsets
@@ -304,5 +305,43 @@ def _cut_entries(buffer: Any, layout: Any, offsets: Any) -> tuple[int, int, int]
                 count += 1
                 offsets[count] = used + (j - lo) * entry_size
         move_bytes(buffer, used, buffer, at + begin, end - begin)
+        used += end - begin
+    return 0, -1, used
+
+
+def cut_entries_numpy(
+    buffer: NDArray[np.uint8], layout: NDArray[np.int64], offsets: NDArray[np.int64]
+) -> tuple[int, int, int]:
+    """:func:`_cut_entries` in NumPy, a basket at a time: the same checks (the same status
+    for the same first fault), entries and offsets.  A process that has compiled nothing
+    yet takes it (see :func:`afkit._jit.compiled_ready`)."""
+    used = 0
+    count = 0
+    offsets[0] = 0
+    for row, (at, objlen, border, entries, entry_size, keylen, lo, hi) in enumerate(
+        layout.tolist()
+    ):
+        if border != objlen:  # an entry-offset table
+            if border + 4 * (entries + 1) > objlen:
+                return 1, row, used
+            table = at + border
+            starts = np.empty(entries + 1, np.int64)
+            starts[:entries] = buffer[table + 4 : table + 4 * (entries + 1)].view(">i4")
+            starts[:entries] -= keylen
+            starts[entries] = border
+            if entries and starts[0] != 0:
+                return 2, row, used
+            if entries and bool((starts[1:] < starts[:-1]).any()):
+                return 3, row, used
+            begin, end = int(starts[lo]), int(starts[hi])
+            offsets[count + 1 : count + 1 + hi - lo] = starts[lo + 1 : hi + 1] + (used - begin)
+        else:
+            if entries * entry_size != border:
+                return 4, row, used
+            begin, end = lo * entry_size, hi * entry_size
+            steps = np.arange(1, hi - lo + 1, dtype=np.int64)
+            offsets[count + 1 : count + 1 + hi - lo] = used + steps * entry_size
+        count += hi - lo
+        buffer[used : used + end - begin] = buffer[at + begin : at + end]
         used += end - begin
     return 0, -1, used

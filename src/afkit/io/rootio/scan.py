@@ -15,7 +15,7 @@ scan needs no class table of its own.
 from __future__ import annotations
 
 import hashlib
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 from numpy.typing import NDArray
@@ -278,7 +278,38 @@ def identity_digest(data: NDArray[np.uint8], rows: NDArray[Any]) -> bytes:
     strings = int(scanned[:, [NAME + 1, TITLE + 1, CLASS_NAME + 1, PARENT + 1, CLONES + 1]].sum())
     out = np.empty(len(rows) * (1 + 5 + 8 * 7) + strings, np.uint8)
     used = _identity_bytes(data, rows, out)
-    return hashlib.blake2b(out[:used].tobytes(), digest_size=16).digest()
+    return digest_of(out[:used].tobytes())
+
+
+def digest_of(serialised: bytes) -> bytes:
+    """The digest :func:`identity_digest` makes of serialised identities."""
+    return hashlib.blake2b(serialised, digest_size=16).digest()
+
+
+def identity_record(identity: tuple[object, ...]) -> bytes | None:
+    """What :func:`identity_digest` serialises for a branch of the layout the scan reads,
+    made from the identity the general decoder gives (see
+    :func:`afkit.io.rootio.branch.identity`); None for a branch of another layout, which
+    the scan would mark ``GENERAL``.  A tree opened through the general decoder thus gets
+    the digest the compiled scan gives it (only a branch with a referenced ``TObject``
+    part, which the scan leaves to the general decoder, makes the two differ — and then
+    only the schema store misses, nothing is read differently)."""
+    if (
+        len(identity) != 14
+        or identity[0] != "TBranchElement"
+        or identity[1] != 10
+        or identity[4] != 13
+    ):
+        return None
+    texts = [str(identity[k]).encode("utf-8", "surrogateescape") for k in (2, 3, 6, 7, 8)]
+    if any(len(t) >= 255 for t in texts):  # a long string: the scan leaves it
+        return None
+    parts = [bytes([SCANNED])]
+    for t in texts:
+        parts += [bytes([len(t)]), t]
+    numbers = (identity[4], identity[5], *identity[9:])
+    parts += [int(cast(int, v)).to_bytes(8, "big", signed=True) for v in numbers]
+    return b"".join(parts)
 
 
 #: Columns of one branch decoded by :func:`decode_element` (strings: offset, length).

@@ -17,11 +17,12 @@ import hashlib
 import struct
 import threading
 from collections.abc import Iterator
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 import numpy as np
 from numpy.typing import NDArray
 
+from afkit._jit import compiled_ready
 from afkit.io.rootio import scan
 from afkit.io.rootio.branch import (
     BRANCH_CLASSES,
@@ -48,6 +49,7 @@ class _Located(NamedTuple):
     key: int  # its key in the stream's object table
     identity: tuple[object, ...] | None  # None: a scanned branch, identity made on demand
     row: list[int] | None = None  # its row of the compiled scan
+    in_digest: bool = False  # its identity is in the tree's scan digest (general decoding)
 
 
 class TreeMeta:
@@ -89,7 +91,7 @@ class TreeMeta:
                 stream.pos = where.start
                 branch = None
                 try:
-                    if COMPILED_SCAN and where.classname == "TBranchElement":
+                    if COMPILED_SCAN and where.classname == "TBranchElement" and compiled_ready():
                         branch = compiled_branch(stream, where.start)
                     if branch is None:
                         branch = decode_branch(stream, where.classname)
@@ -164,7 +166,9 @@ class TreeMeta:
 
         A SHA-1 digest (hex), the same in every process, so that it can name a schema kept
         on disk (see :mod:`afkit.io.schema_store`)."""
-        general = tuple(b.identity for b in self._slots if isinstance(b, _Located))
+        general = tuple(
+            b.identity for b in self._slots if isinstance(b, _Located) and not b.in_digest
+        )
         text = repr((len(self._slots), self._scan_digest, general))
         return hashlib.sha1(text.encode("utf-8", "surrogateescape")).hexdigest()
 
@@ -204,18 +208,24 @@ class TopBranches(NamedTuple):
 def _locate_branches(stream: Stream) -> TopBranches:
     """Step over the tree's ``fBranches`` array, noting each branch's identity and range.
 
-    Runs of the common branch layout go through the compiled scan
-    (:mod:`afkit.io.rootio.scan`), which also digests their identities; of those only the
-    name is made in Python now.  Any other slot goes through
-    :func:`afkit.io.rootio.branch.identity`.
+    Where Numba is set up already (see :func:`afkit._jit.compiled_ready`), runs of the
+    common branch layout go through the compiled scan (:mod:`afkit.io.rootio.scan`), which
+    also digests their identities; of those only the name is made in Python now.  Any
+    other slot goes through :func:`afkit.io.rootio.branch.identity`.  In a process that
+    has compiled nothing yet every slot does (a 1,500-branch PHYSLITE tree in about 10 ms,
+    where Numba's set-up would take half a second), and the identities of the scan's
+    layout are digested as the scan digests them: the tree's structure key is the same
+    either way.
     """
+    count = stream.objarray_header()
+    if not (COMPILED_SCAN and count and compiled_ready()):
+        return _general_branches(stream, count)
     names: list[str] = []
     slots: list[_Located | int] = []
-    count = stream.objarray_header()
     rows = None
     kinds: list[int] = []
     digest = b""
-    if COMPILED_SCAN and count:
+    if count:
         array = np.frombuffer(stream.data, np.uint8)
         rows, stream.pos = scan.scan(array, stream.pos, count, stream.origin)
         digest = scan.identity_digest(array, rows)
@@ -238,12 +248,32 @@ def _locate_branches(stream: Stream) -> TopBranches:
     return TopBranches(names, slots, rows, digest)
 
 
-def _general_slot(stream: Stream, slots: list[_Located | int], names: list[str]) -> None:
+def _general_branches(stream: Stream, count: int) -> TopBranches:
+    """Every ``fBranches`` slot through the general decoder, with the scan's digest."""
+    names: list[str] = []
+    slots: list[_Located | int] = []
+    serialised = bytearray()
+    for _ in range(count):
+        if not _general_slot(stream, slots, names):
+            serialised.append(scan.NULL)
+            continue
+        located = cast(_Located, slots[-1])
+        record = scan.identity_record(located.identity or ())
+        if record is None:
+            serialised.append(scan.GENERAL)
+        else:
+            serialised += record
+            slots[-1] = located._replace(in_digest=True)
+    digest = scan.digest_of(bytes(serialised)) if count else b""
+    return TopBranches(names, slots, None, digest)
+
+
+def _general_slot(stream: Stream, slots: list[_Located | int], names: list[str]) -> bool:
     """One ``fBranches`` slot through :func:`~afkit.io.rootio.branch.identity` (cursor
-    left after it)."""
+    left after it); False for a null slot."""
     classname, end, key = stream.pointer()
     if classname is None:
-        return
+        return False
     if classname not in BRANCH_CLASSES:
         raise NativeUnsupported(f"top-level branch of class {classname or 'reference'!r}")
     start = stream.pos
@@ -251,6 +281,7 @@ def _general_slot(stream: Stream, slots: list[_Located | int], names: list[str])
     slots.append(_Located(name, classname, start, end, key, found))
     names.append(name)
     stream.pos = end
+    return True
 
 
 def _scanned(data: bytes, row: list[int]) -> _Located:
