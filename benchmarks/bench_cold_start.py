@@ -15,6 +15,11 @@ whole child's wall time, interpreter start included, is recorded beside them.
   and the schema built from it).
 * JIT: the first result and the first AGC chunk again with an empty Numba cache
   (``NUMBA_CACHE_DIR`` pointed at a new folder) — what the first run after an install pays.
+* ``--minimal-python``: the import and first-result cases again with another interpreter,
+  one whose environment holds afkit and its own dependencies only (``pip install afkit``
+  into a new virtual environment).  The development environment has SymPy (which
+  ``vector`` imports when it is installed) and SciPy (which Numba imports when it sets up
+  compiling); a plain install has neither.
 
 Result: benchmarks/results/cold_start.json.
 """
@@ -57,7 +62,8 @@ AFKIT_FIRST = _PRELUDE + (
     "mass = float(ak.sum(events.Electrons.mass))\n"
     "_t3 = time.perf_counter()\n"
     "print(json.dumps({'import_s': _t1 - _t0, 'read_field_s': _t2 - _t1,\n"
-    "                  'mass_s': _t3 - _t2, 'total_s': _t3 - _t0, 'value': total}))\n"
+    "                  'mass_s': _t3 - _t2, 'total_s': _t3 - _t0, 'value': total,\n"
+    "                  'numba_imported': 'numba' in sys.modules}))\n"
 )
 
 UPROOT_FIRST = _PRELUDE + (
@@ -91,11 +97,13 @@ AGC_CHUNKS = _PRELUDE + (
 )
 
 
-def child(code: str, *args: str, env: dict[str, str] | None = None) -> dict[str, Any]:
+def child(
+    code: str, *args: str, env: dict[str, str] | None = None, python: str = sys.executable
+) -> dict[str, Any]:
     """Run ``code`` in a fresh interpreter; its JSON line plus the whole child's wall time."""
     start = time.perf_counter()
     done = subprocess.run(
-        [sys.executable, "-c", code, *args],
+        [python, "-c", code, *args],
         capture_output=True,
         text=True,
         env={**os.environ, **(env or {})},
@@ -109,8 +117,17 @@ def child(code: str, *args: str, env: dict[str, str] | None = None) -> dict[str,
     return result
 
 
+def _has_any(python: str, *modules: str) -> bool:
+    """Whether ``python`` can import any of ``modules``."""
+    probe = "import importlib.util as u, sys; print(any(u.find_spec(m) for m in sys.argv[1:]))"
+    done = subprocess.run(
+        [python, "-c", probe, *modules], capture_output=True, text=True, check=False
+    )
+    return done.stdout.strip() == "True"
+
+
 def summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
-    keys = [k for k in runs[0] if k.endswith("_s")]
+    keys = [k for k in runs[0] if k.endswith("_s")]  # (timings only)
     return {k: summary([r[k] for r in runs]) for k in keys}
 
 
@@ -137,6 +154,10 @@ def main() -> None:
     parser.add_argument("--file", default=str(REAL_FILE), help="real PHYSLITE file")
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--name", default="cold_start")
+    parser.add_argument(
+        "--minimal-python",
+        help="an interpreter whose environment has afkit and its own dependencies only",
+    )
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -157,6 +178,20 @@ def main() -> None:
         for _ in range(args.repeat):
             for name, case in cases.items():
                 runs[name].append(case())
+        minimal: dict[str, list[dict[str, Any]]] = {}
+        if args.minimal_python:
+            py = args.minimal_python
+            minimal_cases = {
+                "import_afkit": lambda: child(IMPORT_AFKIT, python=py),
+                "import_uproot": lambda: child(IMPORT_UPROOT, python=py),
+                "first_result_afkit": lambda: child(AFKIT_FIRST, args.file, python=py),
+                "first_result_uproot": lambda: child(UPROOT_FIRST, args.file, python=py),
+            }
+            child(AFKIT_FIRST, args.file, python=py)
+            minimal = {name: [] for name in minimal_cases}
+            for _ in range(args.repeat):
+                for name, case in minimal_cases.items():
+                    minimal[name].append(case())
         agreement = runs["first_result_afkit"][0]["value"] / runs["first_result_uproot"][0]["value"]
         # same electrons: GeV (float64) against MeV / 1000 (summed in float32)
         assert abs(agreement - 1) < 1e-6, agreement
@@ -192,6 +227,7 @@ def main() -> None:
             "first_agc_chunk_over_warm": b("agc_chunks", "first_chunk_s")
             / b("agc_chunks", "warm_chunk_s"),
         },
+        "first_result_imports_numba": runs["first_result_afkit"][0]["numba_imported"],
         "versions": versions("afkit", "uproot", "awkward", "numba", "numpy", "vector"),
         "notes": (
             "fresh interpreter per run, interleaved, best of repeat (median beside it); times "
@@ -202,8 +238,27 @@ def main() -> None:
             "the same process (files opened afresh, schema and kernels kept)."
         ),
     }
+    if minimal:
+        low = {name: summarise(r) for name, r in minimal.items()}
+
+        def m(case: str, key: str) -> float:
+            return float(low[case][key]["best_s"])
+
+        payload["minimal_install"] = {
+            "python": args.minimal_python,
+            "has_sympy_or_scipy": _has_any(args.minimal_python, "sympy", "scipy"),
+            "cases": low,
+            "ratios": {
+                "import_afkit_over_uproot": m("import_afkit", "import_s")
+                / m("import_uproot", "import_s"),
+                "first_result_afkit_over_uproot": m("first_result_afkit", "total_s")
+                / m("first_result_uproot", "total_s"),
+            },
+        }
     path = write_result(args.name, payload)
     print(json.dumps(payload["ratios"], indent=1))
+    if minimal:
+        print("minimal install:", json.dumps(payload["minimal_install"]["ratios"], indent=1))
     print(f"wrote {path}")
 
 

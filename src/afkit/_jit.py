@@ -16,20 +16,99 @@ and the dispatcher's ``_compile_for_args``); where either is missing, :func:`nji
 
 from __future__ import annotations
 
+import importlib
 import sys
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
-import numba
-
-try:
-    from numba.core import entrypoints as _entrypoints
-    from numba.core.compiler_lock import global_compiler_lock as _compiler_lock
-except ImportError:  # pragma: no cover - a Numba without these modules
-    _entrypoints = None  # type: ignore[assignment]
-
 Function = TypeVar("Function", bound=Callable[..., Any])
+
+#: the module-level objects made when Numba is first needed, in the order they were declared
+_DEFERRED: list[Deferred] = []
+_SET_UP = threading.RLock()
+_numba_set_up = False
+
+
+class Deferred:
+    """A module-level Numba object — a kernel's dispatcher, an intrinsic — made the first time
+    Numba is needed in the process instead of when its module is imported.
+
+    Importing Numba takes 0.12 to 0.25 s (measured on the development machine); a process
+    that only opens a file and reads a few fields (see :func:`compiled_ready`) never needs
+    it.  The first use of any deferred object (a call, an attribute) imports Numba, makes
+    every object deferred so far and puts each in place of its placeholder in the globals
+    of afkit's modules — where compiled code looks its callees up — so that compiling a
+    kernel finds real dispatchers.  Later uses of the placeholder pass through to the
+    object.  Numba's ``typeof`` also knows the placeholder, for one kept elsewhere."""
+
+    def __init__(self, make: Callable[[], Any], module: str, name: str, doc: str | None) -> None:
+        self._make = make
+        self._made: Any = None
+        self.__module__ = module
+        self.__name__ = self.__qualname__ = name
+        self.__doc__ = doc
+        _DEFERRED.append(self)
+
+    def made(self) -> Any:
+        """The Numba object (Numba set up first if it is not yet)."""
+        if self._made is None:
+            _set_up_numba()
+        return self._made
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self.made()(*args, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return getattr(self.made(), name)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_module_global, (self.__module__, self.__name__))
+
+    def __repr__(self) -> str:
+        state = "made" if self._made is not None else "deferred"
+        return f"<afkit kernel {self.__module__}.{self.__name__} ({state})>"
+
+
+def _module_global(module: str, name: str) -> Any:
+    """``module.name`` (how a pickled placeholder is found again)."""
+    return getattr(importlib.import_module(module), name)
+
+
+def _set_up_numba() -> None:
+    """Import Numba, make every deferred object and swap it in for its placeholder."""
+    global _numba_set_up
+    with _SET_UP:
+        if _numba_set_up:
+            return
+        from numba.core.typing.typeof import typeof_impl
+
+        for deferred in _DEFERRED:
+            if deferred._made is None:
+                deferred._made = deferred._make()
+
+        @typeof_impl.register(Deferred)
+        def _typeof_deferred(value: Deferred, context: Any) -> Any:
+            return typeof_impl(value.made(), context)
+
+        for name, module in list(sys.modules.items()):
+            if module is None or not (name == "afkit" or name.startswith("afkit.")):
+                continue
+            for attribute, value in list(vars(module).items()):
+                if isinstance(value, Deferred):
+                    setattr(module, attribute, value._made)
+        _numba_set_up = True
+
+
+def deferred(make: Callable[[], Any], module: str, name: str) -> Any:
+    """A module-level Numba object ``make()`` (an intrinsic, say) made when Numba is first
+    needed (see :class:`Deferred`); returned as is where Numba is set up already."""
+    if _numba_set_up:
+        return make()
+    return Deferred(make, module, name, getattr(make, "__doc__", None))
 
 
 def compiled_ready() -> bool:
@@ -54,19 +133,24 @@ def extensions_deferred() -> Iterator[None]:
 
     Numba's compiler lock is held throughout, so no other thread compiles (or types its
     arguments for compiling) while the entry points are marked as done."""
-    flag = getattr(_entrypoints, "_already_initialized", None)
-    if flag is not False:
+    try:
+        from numba.core import entrypoints
+        from numba.core.compiler_lock import global_compiler_lock
+    except ImportError:  # pragma: no cover - a Numba without these modules
         yield
         return
-    with _compiler_lock:
-        if _entrypoints._already_initialized:
+    if getattr(entrypoints, "_already_initialized", None) is not False:
+        yield
+        return
+    with global_compiler_lock:
+        if entrypoints._already_initialized:
             yield
             return
-        _entrypoints._already_initialized = True
+        entrypoints._already_initialized = True
         try:
             yield
         finally:
-            _entrypoints._already_initialized = False
+            entrypoints._already_initialized = False
 
 
 def _without_extensions(dispatcher: Any) -> Any:
@@ -85,11 +169,23 @@ def _without_extensions(dispatcher: Any) -> Any:
 
 def njit(**options: Any) -> Callable[[Function], Function]:
     """``numba.njit(**options)`` for a kernel that takes NumPy arrays and scalars only:
-    its compiling or cache loading does not make Numba load other packages' extensions.
-    (Typed as the function it compiles: a dispatcher is called as that function is.)"""
+    its compiling or cache loading does not make Numba load other packages' extensions,
+    and until Numba is first needed in the process the kernel is a :class:`Deferred`
+    placeholder (importing its module does not import Numba).  (Typed as the function it
+    compiles: a dispatcher is called as that function is.)"""
 
     def make(function: Function) -> Function:
-        dispatcher: Function = _without_extensions(numba.njit(**options)(function))
-        return dispatcher
+        def dispatcher() -> Any:
+            import numba
+
+            return _without_extensions(numba.njit(**options)(function))
+
+        if _numba_set_up:
+            made: Function = dispatcher()
+            return made
+        placeholder: Function = Deferred(  # type: ignore[assignment]
+            dispatcher, function.__module__, function.__name__, function.__doc__
+        )
+        return placeholder
 
     return make

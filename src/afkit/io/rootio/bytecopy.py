@@ -14,16 +14,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from llvmlite import ir
-from numba.core import cgutils, types
-from numba.extending import intrinsic
-
-from afkit._jit import njit
+from afkit._jit import deferred, njit
 
 
 def _byte_transfer(overlapping: bool) -> Any:
     """An intrinsic ``memcpy`` (or ``memmove``) ``(&dst[dst_at], &src[src_at], nbytes)``
-    for 1-byte C-contiguous arrays."""
+    for 1-byte C-contiguous arrays (made when Numba is first needed)."""
+    from llvmlite import ir
+    from numba.core import cgutils, types
+    from numba.extending import intrinsic
+
     transfer = cgutils.raw_memmove if overlapping else cgutils.raw_memcpy
 
     def typer(
@@ -45,8 +45,8 @@ def _byte_transfer(overlapping: bool) -> Any:
     return intrinsic(typer)
 
 
-_raw_copy = _byte_transfer(overlapping=False)
-_raw_move = _byte_transfer(overlapping=True)
+_raw_copy = deferred(lambda: _byte_transfer(overlapping=False), __name__, "_raw_copy")
+_raw_move = deferred(lambda: _byte_transfer(overlapping=True), __name__, "_raw_move")
 
 
 @njit(cache=True, nogil=True, inline="always")
