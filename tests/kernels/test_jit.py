@@ -77,3 +77,41 @@ print(json.dumps({"before": before, "inside": inside,
                   "after": entrypoints._already_initialized}))
 """
     assert _run(code) == {"before": False, "inside": True, "after": False}
+
+
+def test_kernels_are_placeholders_until_numba_is_first_needed() -> None:
+    """Importing afkit's readers imports no Numba; the first kernel call sets it up and puts
+    the dispatchers in place in every afkit module (an alias imported elsewhere included),
+    and a placeholder kept from before still works, called from Python, pickled, or passed
+    to a user's own compiled function."""
+    code = """
+import json, pickle, sys
+import numpy as np
+from afkit.io.rootio import baskets, bigendian, bytecopy
+kept = bigendian.u32
+before = {"numba": "numba" in sys.modules, "repr": repr(kept),
+          "pickled": pickle.loads(pickle.dumps(kept)) is kept}
+data = np.array([0, 0, 1, 2], np.uint8)
+value = int(kept(data, 0))  # Numba set up here
+import numba
+from numba.core.dispatcher import Dispatcher
+
+@numba.njit
+def call(f, d):
+    return f(d, 0)
+
+print(json.dumps({**before, "value": value, "through_user_kernel": int(call(kept, data)),
+                  "swapped": isinstance(bigendian.u32, Dispatcher),
+                  "alias_swapped": isinstance(bytecopy.move_bytes, Dispatcher),
+                  "intrinsic_swapped": not type(bytecopy._raw_move).__name__ == "Deferred",
+                  "baskets_ready": isinstance(baskets._cut_entries, Dispatcher)}))
+"""
+    result = _run(code)
+    assert result["numba"] is False
+    assert "deferred" in str(result["repr"])
+    assert result["pickled"] is True
+    assert result["value"] == result["through_user_kernel"] == 258
+    assert result["swapped"]
+    assert result["alias_swapped"]
+    assert result["intrinsic_swapped"]
+    assert result["baskets_ready"]
