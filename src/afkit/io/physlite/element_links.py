@@ -20,7 +20,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 from numpy.typing import NDArray
 
-from afkit._jit import njit
+from afkit._jit import compiled_ready, njit
 from afkit.exceptions import DecodeError
 
 INVALID_INDEX = 0xFFFFFFFF
@@ -57,7 +57,8 @@ def resolve_links(
         offsets[t] = o
     bases = np.zeros(len(target_offsets), np.int64)
     np.cumsum(offsets[:-1, -1], out=bases[1:])
-    bad = _resolve(
+    small = n <= INTERPRETED_LINKS and not compiled_ready()
+    bad = (resolve_numpy if small else _resolve)(
         event_of_link.astype(np.int64, copy=False),
         keys,
         indices,
@@ -72,6 +73,41 @@ def resolve_links(
             f"link {bad} belongs to event {event_of_link[bad]}, outside 0..{n_events - 1}"
         )
     return out
+
+
+#: Up to how many links a process that has compiled nothing yet resolves with NumPy (a first
+#: look at a file; see :func:`afkit._jit.compiled_ready`).
+INTERPRETED_LINKS = 1 << 16
+
+
+def resolve_numpy(
+    event: NDArray[np.int64],
+    keys: NDArray[np.uint32],
+    indices: NDArray[np.uint32],
+    table_keys: NDArray[np.int64],
+    table_targets: NDArray[np.int64],
+    offsets: NDArray[np.int64],
+    bases: NDArray[np.int64],
+    out: NDArray[np.int64],
+) -> int:
+    """:func:`_resolve` in NumPy, all links at once: the same positions, and the same first
+    link outside the events (nothing after it resolved)."""
+    n_targets, n_rows = offsets.shape
+    outside = np.flatnonzero((event < 0) | (event + 1 >= n_rows))
+    stop = int(outside[0]) if len(outside) else len(keys)
+    key = keys[:stop].astype(np.int64)
+    index = indices[:stop].astype(np.int64)
+    target = np.full(stop, -1, np.int64)
+    for j in range(len(table_keys) - 1, -1, -1):  # the first entry of a key wins
+        target[key == table_keys[j]] = table_targets[j]
+    followed = (key != 0) & (index != INVALID_INDEX) & (target >= 0) & (target < n_targets)
+    links = np.flatnonzero(followed)
+    to, at = target[links], event[links]
+    start = offsets[to, at]
+    inside = index[links] < offsets[to, at + 1] - start
+    links, to, start = links[inside], to[inside], start[inside]
+    out[links] = bases[to] + start + index[links]
+    return stop if len(outside) else -1
 
 
 @njit(cache=True, nogil=True)

@@ -23,7 +23,7 @@ import awkward as ak
 import numpy as np
 from numpy.typing import NDArray
 
-from afkit._jit import njit
+from afkit._jit import compiled_ready, njit
 from afkit.io.rntuple import descriptor as d
 from afkit.io.rntuple.envelopes import (
     FOOTER,
@@ -261,7 +261,8 @@ class RNTuple:
     ) -> tuple[NDArray[np.int64], list[int]]:
         """A collection's offsets over all clusters and the children's count per cluster."""
         offsets = self._column(desc, 0, ctx, expected, np.int64, lead=1)
-        status = _global_offsets(offsets[1:], np.asarray(expected, np.int64), offsets)
+        globalise = _global_offsets if compiled_ready() else global_offsets_numpy
+        status = globalise(offsets[1:], np.asarray(expected, np.int64), offsets)
         if status >= 0:
             raise RNTupleFormatError(
                 f"{ctx.where}: collection offsets go backwards (element {status})"
@@ -423,6 +424,23 @@ def _global_offsets(ends: Any, counts: Any, out: Any) -> int:
             previous = end
             pos += 1
         base += previous
+    return -1
+
+
+def global_offsets_numpy(ends: NDArray[np.int64], counts: NDArray[np.int64], out: Any) -> int:
+    """:func:`_global_offsets` in NumPy, a cluster at a time (the same result, the same
+    first element going backwards), for a process that has compiled nothing yet."""
+    base = 0
+    pos = 0
+    for count in counts.tolist():
+        segment = np.array(ends[pos : pos + count])  # read before out (its own bytes) is written
+        if count:
+            backwards = np.flatnonzero(segment < np.concatenate([[0], segment[:-1]]))
+            if len(backwards):
+                return pos + int(backwards[0])
+            out[pos + 1 : pos + 1 + count] = segment + base
+            base += int(segment[-1])
+        pos += count
     return -1
 
 

@@ -18,7 +18,7 @@ import numpy as np
 import xxhash
 from numpy.typing import NDArray
 
-from afkit._jit import njit
+from afkit._jit import compiled_ready, njit
 from afkit.io.rntuple.descriptor import Cluster, ColumnDesc
 from afkit.io.rntuple.envelopes import RNTupleFormatError, UnsupportedRNTupleError
 from afkit.io.rootio.baskets import CorruptBasket, decompress_into
@@ -127,6 +127,17 @@ def _unpack_bits(words: Any, nbits: int, count: int, out: Any) -> None:
         out[i] = np.uint32(value & mask)
 
 
+def unpack_bits_numpy(words: NDArray[np.uint32], nbits: int, count: int, out: Any) -> None:
+    """:func:`_unpack_bits` in NumPy, for a process that has compiled nothing yet."""
+    bit = np.arange(count, dtype=np.uint64) * np.uint64(nbits)
+    w = (bit // np.uint64(32)).astype(np.int64)
+    shift = bit % np.uint64(32)
+    value = words[w].astype(np.uint64) >> shift
+    spill = np.flatnonzero((shift + np.uint64(nbits) > np.uint64(32)) & (w + 1 < len(words)))
+    value[spill] |= words[w[spill] + 1].astype(np.uint64) << (np.uint64(32) - shift[spill])
+    out[:] = (value & np.uint64((1 << nbits) - 1)).astype(np.uint32)
+
+
 def _unsplit(raw: NDArray[np.uint8], width: int) -> NDArray[np.uint8]:
     """Byte planes (all first bytes, then all second bytes, ...) back to elements."""
     if width == 1:
@@ -156,7 +167,8 @@ def decode_page(
         if nbits == 32:
             packed[:] = words.view("<u4")[:elements]
         else:
-            _unpack_bits(words.view("<u4"), nbits, elements, packed)
+            unpack = _unpack_bits if compiled_ready() else unpack_bits_numpy
+            unpack(words.view("<u4"), nbits, elements, packed)
         if enc == TRUNC:
             return np.asarray((packed << np.uint32(32 - nbits)).view(np.float32))
         assert column.value_range is not None
@@ -354,6 +366,11 @@ class ColumnPart:
     elements: int
 
 
+#: Up to how many bytes a column read by a process that has compiled nothing yet is decoded
+#: with NumPy (see :func:`afkit._jit.compiled_ready`): a first look at a file, not a chunk.
+INTERPRETED_BYTES = 1 << 20
+
+
 def read_column(
     parts: list[ColumnPart],
     dtype: np.dtype[Any],
@@ -414,6 +431,8 @@ def read_column(
             end = (at + n) * byte
         run_end[k] = end
     flat = out.reshape(-1).view(np.uint8)
+    # a first look at a file (nothing compiled yet, a small column) decodes with NumPy
+    interpreted = out.nbytes <= INTERPRETED_BYTES and not compiled_ready()
     raws = source.each_range(ranges) if ranges else iter(())
     scratch = np.empty(0, np.uint8)
     for page_number, (raw, (number, at, column, n, checksum)) in enumerate(
@@ -429,6 +448,10 @@ def read_column(
         direct = direct or (ctype.index and column.bits == 64 and ctype.encoding == PLAIN)
         if direct:
             buffer = target.view(np.uint8)
+        elif interpreted:
+            if len(scratch) < size:
+                scratch = np.empty(size, np.uint8)
+            buffer = scratch[:size]
         elif run_end[page_number] - (at + n) * byte >= size:  # room in the bytes after it
             buffer = flat[(at + n) * byte : (at + n) * byte + size]
         elif _decodes_in_place(ctype, column, target):
@@ -442,7 +465,9 @@ def read_column(
                 scratch = np.empty(size, np.uint8)
             buffer = scratch[:size]
         _decompress(body, buffer, here)
-        if not direct:
+        if interpreted and not direct:
+            decode_into_numpy(buffer, n, ctype, column, target)
+        elif not direct:
             _decode_into(buffer, n, ctype, column, target)
         del raw, body, buffer
     return out
@@ -486,6 +511,27 @@ def _decode_in_place(n: int, ctype: ColumnType, column: ColumnDesc, target: NDAr
     if mode == _COPY and values.dtype == target.dtype:
         return  # already in place
     _widen_forward(values, target, mode)
+
+
+def decode_into_numpy(
+    raw: NDArray[np.uint8], n: int, ctype: ColumnType, column: ColumnDesc, target: NDArray[Any]
+) -> None:
+    """:func:`_decode_into` in NumPy (byte planes transposed, zigzag and running sums as
+    array operations), for a process that has compiled nothing yet."""
+    enc = ctype.encoding
+    if enc in (SPLIT, ZIGZAG, DELTA) and column.type not in _SPLIT_HALF:
+        width = column.bits // 8
+        words = _unsplit(raw[: n * width], width).view(_RAW_DTYPE[column.bits])
+        if enc == ZIGZAG:
+            u = words.astype(np.uint64)
+            decoded = (u >> np.uint64(1)).astype(np.int64) ^ -(u & np.uint64(1)).astype(np.int64)
+            target[:] = decoded
+        elif enc == DELTA:
+            target[:] = np.cumsum(words.astype(np.int64))
+        else:
+            target[:] = words.view(ctype.dtype)
+        return
+    target[:] = decode_page(raw, n, ctype, column)
 
 
 def _decode_into(
