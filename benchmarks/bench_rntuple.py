@@ -79,6 +79,7 @@ from afkit.io.rntuple.ntuple import RNTuple, rntuple_keys
 from afkit.io.rootio.source import LocalBytes
 
 path, fields, clusters = sys.argv[1], json.loads(sys.argv[2]), int(sys.argv[3])
+trim = sys.argv[4] == "trim"
 
 def ntuple():
     source = LocalBytes(path)
@@ -89,12 +90,18 @@ def status(key):
         if line.startswith(key + ":"):
             return int(line.split()[1]) * 1024
 
+from afkit.io.warm import warm_up
+
+warm_up()  # Numba set up, as in a process past its first chunk (compiled forms from here)
 warm = ntuple()  # the code and the allocator warmed on the file's last cluster
 last = warm.clusters()[-1]
 warm.arrays(fields, last.first_entry, last.first_entry + last.entries)
 fresh = ntuple()
 chunk = fresh.clusters()[:clusters]
 gc.collect()
+if trim:  # hand the allocator's free memory back: the read gets no page it does not touch anew
+    import ctypes
+    ctypes.CDLL(None).malloc_trim(0)
 with open("/proc/self/clear_refs", "w") as reset:  # the peak (VmHWM) restarts from here
     reset.write("5")
 before = status("VmRSS")
@@ -103,16 +110,33 @@ print(json.dumps({"peak_rss_added_bytes": status("VmHWM") - before}))
 """
 
 
-def chunk_rss(path: str, fields: list[str], clusters: int) -> int | None:
+def chunk_rss(path: str, fields: list[str], clusters: int, trim: bool = False) -> int | None:
     """Peak RSS a fresh process adds while it reads the first ``clusters`` clusters' fields
-    (Linux: the peak is reset just before); ``None`` where that cannot be measured."""
+    (Linux: the peak is reset just before); ``None`` where that cannot be measured.  With
+    ``trim``, glibc's ``malloc_trim`` first returns the free memory the warm-up read left
+    (no freed page is reused without being counted)."""
+    if trim:
+        import ctypes
+
+        try:
+            ctypes.CDLL(None).malloc_trim  # noqa: B018 - glibc only
+        except (AttributeError, OSError):
+            return None
     import json
     import subprocess
 
     if not Path("/proc/self/clear_refs").exists():
         return None
     done = subprocess.run(
-        [sys.executable, "-c", _RSS_CHILD, path, json.dumps(fields), str(clusters)],
+        [
+            sys.executable,
+            "-c",
+            _RSS_CHILD,
+            path,
+            json.dumps(fields),
+            str(clusters),
+            "trim" if trim else "keep",
+        ],
         capture_output=True,
         text=True,
         check=False,
@@ -156,10 +180,13 @@ def chunk_memory(path: str, nt: RNTuple, fields: list[str], clusters: int) -> di
     tracemalloc.stop()
     del kept
     rss = chunk_rss(path, fields, clusters)
+    trimmed = chunk_rss(path, fields, clusters, trim=True)
     return {
         "peak_rss_added_bytes": rss,
         "peak_rss_over_bound": rss / bound if rss is not None else None,
         "rss_bound_met": rss <= bound if rss is not None else None,
+        "peak_rss_added_bytes_trimmed_heap": trimmed,
+        "peak_rss_trimmed_heap_over_bound": trimmed / bound if trimmed is not None else None,
         "chunk_clusters": len(chunk),
         "chunk_entries": chunk_entries,
         "chunk_decompressed_columns_bytes": chunk_columns,
@@ -352,9 +379,14 @@ def main() -> None:
             "by_chunk_size": memory,
             "how": "peak_traced_bytes: tracemalloc (NumPy reports its buffers to it) over "
             "RNTuple.arrays of a chunk of whole clusters, the page list already read. "
-            "peak_rss_added_bytes: a fresh process (warmed on the file's last cluster) reads "
+            "peak_rss_added_bytes: a fresh process (Numba set up, warmed on the file's last "
+            "cluster) reads "
             "the chunk; its peak resident set (VmHWM, reset just before through "
-            "/proc/self/clear_refs) less its resident set before. Bound: the chunk's "
+            "/proc/self/clear_refs) less its resident set before. The allocator reuses the "
+            "memory the warm-up freed, so this depends on what the warm-up left; "
+            "peak_rss_added_bytes_trimmed_heap is the same after glibc's malloc_trim(0) has "
+            "returned all free memory (every page the read touches counts: the worst case, "
+            "allocator and Python-object granularity included). Bound: the chunk's "
             "decompressed columns + one page list per cluster (each cluster's share of its "
             "group's page-list envelope). Each compressed page is a view of a memory map of "
             "that page alone, closed before the next (file pages of the operating system's "
@@ -389,7 +421,8 @@ def main() -> None:
         print(
             f"memory, {row['chunk_clusters']:3d} clusters: peak / bound "
             f"{row['peak_over_bound']:.3f} (peak / columns {row['peak_over_columns']:.3f}), "
-            f"peak RSS / bound {row['peak_rss_over_bound']}"
+            f"peak RSS / bound {row['peak_rss_over_bound']}, "
+            f"trimmed heap {row['peak_rss_trimmed_heap_over_bound']}"
         )
     print(f"wrote {path}")
 
