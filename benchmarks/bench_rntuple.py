@@ -93,28 +93,51 @@ def status(key):
 from afkit.io.warm import warm_up
 
 warm_up()  # Numba set up, as in a process past its first chunk (compiled forms from here)
-warm = ntuple()  # the code and the allocator warmed on the file's last cluster
-last = warm.clusters()[-1]
-warm.arrays(fields, last.first_entry, last.first_entry + last.entries)
+warm = ntuple()
+if trim:  # every code path of this read run once (its kernels loaded), its memory freed
+    warmed = warm.arrays(fields, 0, sum(c.entries for c in warm.clusters()[:clusters]))
+    del warmed
+else:  # the code and the allocator warmed on the file's last cluster
+    last = warm.clusters()[-1]
+    warm.arrays(fields, last.first_entry, last.first_entry + last.entries)
 fresh = ntuple()
 chunk = fresh.clusters()[:clusters]
 gc.collect()
-if trim:  # hand the allocator's free memory back: the read gets no page it does not touch anew
-    import ctypes
-    ctypes.CDLL(None).malloc_trim(0)
-with open("/proc/self/clear_refs", "w") as reset:  # the peak (VmHWM) restarts from here
-    reset.write("5")
-before = status("VmRSS")
+
+def reset_peak():
+    if trim:  # hand the allocator's free memory back: no page is reused without counting
+        import ctypes
+        ctypes.CDLL(None).malloc_trim(0)
+    with open("/proc/self/clear_refs", "w") as reset:  # the peak (VmHWM) restarts here
+        reset.write("5")
+    return status("VmRSS")
+
+decompressor = None
+if trim:  # the ZSTD decompressor's own working memory, for one 64 kB page
+    import numpy as np
+    from afkit.io.rootio.baskets import decompress_into
+    import cramjam
+    page = np.random.default_rng(5).integers(0, 16, 65536, dtype=np.uint8)
+    body = bytes(cramjam.zstd.compress(page.tobytes(), level=5))
+    header = b"ZS" + bytes([0]) + len(body).to_bytes(3, "little") + len(page).to_bytes(3, "little")
+    block, into = np.frombuffer(header + body, np.uint8), np.empty(len(page), np.uint8)
+    start = reset_peak()
+    decompress_into(block, into)
+    decompressor = status("VmHWM") - start
+    del block, into, page, body
+before = reset_peak()
 kept = fresh.arrays(fields, 0, sum(c.entries for c in chunk))
-print(json.dumps({"peak_rss_added_bytes": status("VmHWM") - before}))
+print(json.dumps({"peak_rss_added_bytes": status("VmHWM") - before,
+                  "decompressor_working_bytes": decompressor}))
 """
 
 
 def chunk_rss(path: str, fields: list[str], clusters: int, trim: bool = False) -> int | None:
     """Peak RSS a fresh process adds while it reads the first ``clusters`` clusters' fields
     (Linux: the peak is reset just before); ``None`` where that cannot be measured.  With
-    ``trim``, glibc's ``malloc_trim`` first returns the free memory the warm-up read left
-    (no freed page is reused without being counted)."""
+    ``trim``, the warm-up reads the same chunk (every kernel the read needs is loaded) and
+    glibc's ``malloc_trim`` then returns the free memory it left (no freed page is reused
+    without being counted)."""
     if trim:
         import ctypes
 
@@ -144,7 +167,14 @@ def chunk_rss(path: str, fields: list[str], clusters: int, trim: bool = False) -
     if done.returncode != 0:
         print(f"peak RSS not measured: {done.stderr[-500:]}")
         return None
-    return int(json.loads(done.stdout.strip().splitlines()[-1])["peak_rss_added_bytes"])
+    found = json.loads(done.stdout.strip().splitlines()[-1])
+    if trim:
+        _DECOMPRESSOR_BYTES.append(found["decompressor_working_bytes"])
+    return int(found["peak_rss_added_bytes"])
+
+
+#: the decompressor working memory each trimmed-heap child measured
+_DECOMPRESSOR_BYTES: list[int] = []
 
 
 def chunk_memory(path: str, nt: RNTuple, fields: list[str], clusters: int) -> dict[str, Any]:
@@ -181,7 +211,11 @@ def chunk_memory(path: str, nt: RNTuple, fields: list[str], clusters: int) -> di
     del kept
     rss = chunk_rss(path, fields, clusters)
     trimmed = chunk_rss(path, fields, clusters, trim=True)
+    working = _DECOMPRESSOR_BYTES[-1] if trimmed is not None and _DECOMPRESSOR_BYTES else None
+    less = trimmed - working if trimmed is not None and working is not None else None
     return {
+        "decompressor_working_bytes": working,
+        "peak_rss_trimmed_heap_less_decompressor_over_bound": less / bound if less else None,
         "peak_rss_added_bytes": rss,
         "peak_rss_over_bound": rss / bound if rss is not None else None,
         "rss_bound_met": rss <= bound if rss is not None else None,
@@ -384,9 +418,13 @@ def main() -> None:
             "the chunk; its peak resident set (VmHWM, reset just before through "
             "/proc/self/clear_refs) less its resident set before. The allocator reuses the "
             "memory the warm-up freed, so this depends on what the warm-up left; "
-            "peak_rss_added_bytes_trimmed_heap is the same after glibc's malloc_trim(0) has "
-            "returned all free memory (every page the read touches counts: the worst case, "
-            "allocator and Python-object granularity included). Bound: the chunk's "
+            "peak_rss_added_bytes_trimmed_heap: the warm-up reads the same chunk (every "
+            "kernel loaded), then glibc's malloc_trim(0) returns all free memory (every page "
+            "the read touches counts: the worst case, allocator and Python-object "
+            "granularity included); decompressor_working_bytes: the peak RSS one "
+            "decompress_into of a 64 kB ZSTD page adds in that child (cramjam's decoder "
+            "state and buffers, allocated and freed for every page: a fixed cost of the "
+            "process, not of the chunk). Bound: the chunk's "
             "decompressed columns + one page list per cluster (each cluster's share of its "
             "group's page-list envelope). Each compressed page is a view of a memory map of "
             "that page alone, closed before the next (file pages of the operating system's "
@@ -422,7 +460,9 @@ def main() -> None:
             f"memory, {row['chunk_clusters']:3d} clusters: peak / bound "
             f"{row['peak_over_bound']:.3f} (peak / columns {row['peak_over_columns']:.3f}), "
             f"peak RSS / bound {row['peak_rss_over_bound']}, "
-            f"trimmed heap {row['peak_rss_trimmed_heap_over_bound']}"
+            f"trimmed heap {row['peak_rss_trimmed_heap_over_bound']} "
+            f"(less the decompressor's {row['decompressor_working_bytes']} B: "
+            f"{row['peak_rss_trimmed_heap_less_decompressor_over_bound']})"
         )
     print(f"wrote {path}")
 
