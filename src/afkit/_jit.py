@@ -12,6 +12,10 @@ them, exactly as Numba does without afkit.
 This relies on two Numba internals (the entry-point module's "already initialised" flag
 and the dispatcher's ``_compile_for_args``); where either is missing, :func:`njit` is plain
 ``numba.njit`` and nothing changes but the start-up time.
+
+Numba itself is imported only when compiled code is first needed (see :class:`Deferred`):
+until then a kernel is a placeholder, and :func:`compiled_ready` tells the reader to take its
+NumPy forms.
 """
 
 from __future__ import annotations
@@ -55,6 +59,10 @@ class Deferred:
         """The Numba object (Numba set up first if it is not yet)."""
         if self._made is None:
             _set_up_numba()
+            if self._made is None:  # declared while another thread was setting Numba up
+                with _SET_UP:
+                    if self._made is None:
+                        self._made = self._make()
         return self._made
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
@@ -118,10 +126,11 @@ def compiled_ready() -> bool:
     implementation registries: 0.4 to 0.6 s measured on the development machine, SciPy's
     BLAS bindings among them — more than reading a small file.  Until then, the reader's
     steps that have a NumPy or pure-Python form of their own (opening a tree, cutting
-    baskets into entries, decoding ``std::vector`` entries) take it, so that a first look
-    at a file needs no compiled code; once the registries are there, they take their
-    compiled kernels.  (Numba imports ``numba.np.arraymath`` while loading them and
-    never before: its presence is the sign.)"""
+    baskets into entries, decoding ``std::vector`` entries, resolving links, RNTuple page
+    lists and pages) take it for small inputs, so that a first look at a file needs no
+    compiled code; once the registries are there, they take their compiled kernels.
+    (Numba imports ``numba.np.arraymath`` while loading them and never before: its
+    presence is the sign.)"""
     return "numba.np.arraymath" in sys.modules
 
 

@@ -115,3 +115,16 @@ print(json.dumps({**before, "value": value, "through_user_kernel": int(call(kept
     assert result["alias_swapped"]
     assert result["intrinsic_swapped"]
     assert result["baskets_ready"]
+
+
+def test_a_placeholder_declared_during_the_set_up_is_made_at_its_first_use() -> None:
+    """A module imported by another thread while Numba was being set up leaves a
+    placeholder the set-up did not see: its first use makes it."""
+    code = """
+import json
+import afkit._jit as jit
+jit._set_up_numba()
+late = jit.Deferred(lambda: (lambda x: x + 1), "afkit.late", "late", None)
+print(json.dumps({"value": late(1), "made": late._made is not None}))
+"""
+    assert _run(code) == {"value": 2, "made": True}
