@@ -27,12 +27,14 @@ Result: benchmarks/results/cold_start.json.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -117,6 +119,42 @@ def child(
     return result
 
 
+def first_look_cases(file: str, python: str) -> dict[str, Callable[[], dict[str, Any]]]:
+    """The import and first-result cases, afkit's and uproot's, run by ``python``."""
+    return {
+        "import_afkit": lambda: child(IMPORT_AFKIT, python=python),
+        "import_uproot": lambda: child(IMPORT_UPROOT, python=python),
+        "first_result_afkit": lambda: child(AFKIT_FIRST, file, python=python),
+        "first_result_uproot": lambda: child(UPROOT_FIRST, file, python=python),
+    }
+
+
+def interleaved(
+    cases: dict[str, Callable[[], dict[str, Any]]], repeat: int
+) -> dict[str, list[dict[str, Any]]]:
+    """Every case ``repeat`` times, one of each in turn."""
+    runs: dict[str, list[dict[str, Any]]] = {name: [] for name in cases}
+    for _ in range(repeat):
+        for name, case in cases.items():
+            runs[name].append(case())
+    return runs
+
+
+def best_of(summaries: dict[str, Any], case: str, key: str) -> float:
+    """The best time of ``case``'s ``key``."""
+    return float(summaries[case][key]["best_s"])
+
+
+def first_look_ratios(summaries: dict[str, Any]) -> dict[str, float]:
+    """afkit over uproot, best against best: the import, and the first result."""
+    b = functools.partial(best_of, summaries)
+    return {
+        "import_afkit_over_uproot": b("import_afkit", "import_s") / b("import_uproot", "import_s"),
+        "first_result_afkit_over_uproot": b("first_result_afkit", "total_s")
+        / b("first_result_uproot", "total_s"),
+    }
+
+
 def _has_any(python: str, *modules: str) -> bool:
     """Whether ``python`` can import any of ``modules``."""
     probe = "import importlib.util as u, sys; print(any(u.find_spec(m) for m in sys.argv[1:]))"
@@ -163,10 +201,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         fileset = one_file_fileset(args.fileset, Path(tmp))
         cases = {
-            "import_afkit": lambda: child(IMPORT_AFKIT),
-            "import_uproot": lambda: child(IMPORT_UPROOT),
-            "first_result_afkit": lambda: child(AFKIT_FIRST, args.file),
-            "first_result_uproot": lambda: child(UPROOT_FIRST, args.file),
+            **first_look_cases(args.file, sys.executable),
             "first_result_afkit_no_schema_store": lambda: child(
                 AFKIT_FIRST, args.file, env={"AFKIT_CACHE_DIR": "off"}
             ),
@@ -174,24 +209,11 @@ def main() -> None:
         }
         child(AFKIT_FIRST, args.file)  # fills the Numba cache and the page cache
         child(AGC_CHUNKS, fileset, str(args.chunk))
-        runs: dict[str, list[dict[str, Any]]] = {name: [] for name in cases}
-        for _ in range(args.repeat):
-            for name, case in cases.items():
-                runs[name].append(case())
+        runs = interleaved(cases, args.repeat)
         minimal: dict[str, list[dict[str, Any]]] = {}
         if args.minimal_python:
-            py = args.minimal_python
-            minimal_cases = {
-                "import_afkit": lambda: child(IMPORT_AFKIT, python=py),
-                "import_uproot": lambda: child(IMPORT_UPROOT, python=py),
-                "first_result_afkit": lambda: child(AFKIT_FIRST, args.file, python=py),
-                "first_result_uproot": lambda: child(UPROOT_FIRST, args.file, python=py),
-            }
-            child(AFKIT_FIRST, args.file, python=py)
-            minimal = {name: [] for name in minimal_cases}
-            for _ in range(args.repeat):
-                for name, case in minimal_cases.items():
-                    minimal[name].append(case())
+            child(AFKIT_FIRST, args.file, python=args.minimal_python)
+            minimal = interleaved(first_look_cases(args.file, args.minimal_python), args.repeat)
         agreement = runs["first_result_afkit"][0]["value"] / runs["first_result_uproot"][0]["value"]
         # same electrons: GeV (float64) against MeV / 1000 (summed in float32)
         assert abs(agreement - 1) < 1e-6, agreement
@@ -205,9 +227,7 @@ def main() -> None:
                 jit[name] = child(code, *extra, env={"NUMBA_CACHE_DIR": cache})
 
     best = {name: summarise(r) for name, r in runs.items()}
-
-    def b(case: str, key: str) -> float:
-        return float(best[case][key]["best_s"])
+    b = functools.partial(best_of, best)
 
     payload = {
         "real_file": args.file,
@@ -216,10 +236,7 @@ def main() -> None:
         "cases": best,
         "empty_numba_cache": jit,
         "ratios": {
-            "import_afkit_over_uproot": b("import_afkit", "import_s")
-            / b("import_uproot", "import_s"),
-            "first_result_afkit_over_uproot": b("first_result_afkit", "total_s")
-            / b("first_result_uproot", "total_s"),
+            **first_look_ratios(best),
             "first_result_afkit_unseen_layout_over_uproot": b(
                 "first_result_afkit_no_schema_store", "total_s"
             )
@@ -240,20 +257,11 @@ def main() -> None:
     }
     if minimal:
         low = {name: summarise(r) for name, r in minimal.items()}
-
-        def m(case: str, key: str) -> float:
-            return float(low[case][key]["best_s"])
-
         payload["minimal_install"] = {
             "python": args.minimal_python,
             "has_sympy_or_scipy": _has_any(args.minimal_python, "sympy", "scipy"),
             "cases": low,
-            "ratios": {
-                "import_afkit_over_uproot": m("import_afkit", "import_s")
-                / m("import_uproot", "import_s"),
-                "first_result_afkit_over_uproot": m("first_result_afkit", "total_s")
-                / m("first_result_uproot", "total_s"),
-            },
+            "ratios": first_look_ratios(low),
         }
     path = write_result(args.name, payload)
     print(json.dumps(payload["ratios"], indent=1))

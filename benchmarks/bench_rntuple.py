@@ -132,9 +132,12 @@ print(json.dumps({"peak_rss_added_bytes": status("VmHWM") - before,
 """
 
 
-def chunk_rss(path: str, fields: list[str], clusters: int, trim: bool = False) -> int | None:
-    """Peak RSS a fresh process adds while it reads the first ``clusters`` clusters' fields
-    (Linux: the peak is reset just before); ``None`` where that cannot be measured.  With
+def chunk_rss(
+    path: str, fields: list[str], clusters: int, trim: bool = False
+) -> dict[str, Any] | None:
+    """What a fresh process measures while it reads the first ``clusters`` clusters' fields
+    (Linux: the peak is reset just before): ``peak_rss_added_bytes``, and with ``trim``
+    also ``decompressor_working_bytes``; ``None`` where that cannot be measured.  With
     ``trim``, the warm-up reads the same chunk (every kernel the read needs is loaded) and
     glibc's ``malloc_trim`` then returns the free memory it left (no freed page is reused
     without being counted)."""
@@ -167,14 +170,8 @@ def chunk_rss(path: str, fields: list[str], clusters: int, trim: bool = False) -
     if done.returncode != 0:
         print(f"peak RSS not measured: {done.stderr[-500:]}")
         return None
-    found = json.loads(done.stdout.strip().splitlines()[-1])
-    if trim:
-        _DECOMPRESSOR_BYTES.append(found["decompressor_working_bytes"])
-    return int(found["peak_rss_added_bytes"])
-
-
-#: the decompressor working memory each trimmed-heap child measured
-_DECOMPRESSOR_BYTES: list[int] = []
+    found: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return found
 
 
 def chunk_memory(path: str, nt: RNTuple, fields: list[str], clusters: int) -> dict[str, Any]:
@@ -209,9 +206,11 @@ def chunk_memory(path: str, nt: RNTuple, fields: list[str], clusters: int) -> di
     peak = tracemalloc.get_traced_memory()[1] - base
     tracemalloc.stop()
     del kept
-    rss = chunk_rss(path, fields, clusters)
-    trimmed = chunk_rss(path, fields, clusters, trim=True)
-    working = _DECOMPRESSOR_BYTES[-1] if trimmed is not None and _DECOMPRESSOR_BYTES else None
+    kept_heap = chunk_rss(path, fields, clusters)
+    trimmed_heap = chunk_rss(path, fields, clusters, trim=True)
+    rss = kept_heap["peak_rss_added_bytes"] if kept_heap else None
+    trimmed = trimmed_heap["peak_rss_added_bytes"] if trimmed_heap else None
+    working = trimmed_heap["decompressor_working_bytes"] if trimmed_heap else None
     less = trimmed - working if trimmed is not None and working is not None else None
     return {
         "decompressor_working_bytes": working,

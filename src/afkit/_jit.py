@@ -134,6 +134,20 @@ def compiled_ready() -> bool:
     return "numba.np.arraymath" in sys.modules
 
 
+#: Up to how many bytes of input a reader step takes its NumPy or pure-Python form while
+#: nothing is compiled (see :func:`interpreted`): a first look at a file, not a chunk of a
+#: real-sized one.  Those forms cost a few nanoseconds a byte more than the kernels (5 against
+#: 0.4 for ``std::vector`` decoding); Numba's set-up costs half a second.
+INTERPRETED_BYTES = 1 << 20
+
+
+def interpreted(nbytes: int = 0) -> bool:
+    """Whether a reader step over ``nbytes`` of input takes its NumPy or pure-Python form:
+    while this process has compiled nothing (:func:`compiled_ready`) and the input is at
+    most :data:`INTERPRETED_BYTES`.  The one rule every such step follows."""
+    return nbytes <= INTERPRETED_BYTES and not compiled_ready()
+
+
 @contextmanager
 def extensions_deferred() -> Iterator[None]:
     """Within the block, Numba compiles and loads code without running third-party

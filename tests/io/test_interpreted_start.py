@@ -1,6 +1,6 @@
 """A process that has compiled nothing yet opens and reads files without Numba.
 
-Its reader steps take their NumPy and pure-Python forms (see ``afkit._jit.compiled_ready``):
+Its reader steps take their NumPy and pure-Python forms (see ``afkit._jit.interpreted``):
 each is checked here against its compiled kernel on the same input, damaged input included
 (the same status for the same first fault), and a fresh process is checked to give the
 values a warm one gives without setting Numba up.
@@ -21,9 +21,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import afkit
+from afkit import _jit
 from afkit.io.open import open_file
 from afkit.io.physlite import streamers
-from afkit.io.rootio import baskets, ttree
+from afkit.io.rootio import baskets
 from afkit.io.tree import open_tree
 
 floats = st.floats(width=32, allow_nan=True, allow_infinity=True)
@@ -137,7 +138,7 @@ def test_a_tree_opened_without_numba_has_the_compiled_scans_structure_key(
     name = "Events" if which == "nano" else "CollectionTree"
     seen = {}
     for ready in (True, False):
-        monkeypatch.setattr(ttree, "compiled_ready", lambda ready=ready: ready)
+        monkeypatch.setattr(_jit, "compiled_ready", lambda ready=ready: ready)
         native = open_tree(open_file(path, reuse=False), str(path), name).native
         assert native is not None
         seen[ready] = (native.structure_key(), native.keys(recursive=False), native.identities())
@@ -155,7 +156,7 @@ def test_baskets_cut_without_numba_equal_the_compiled_cut(
         assert branch is not None
         cuts = []
         for ready in (True, False):
-            monkeypatch.setattr(baskets, "compiled_ready", lambda ready=ready: ready)
+            monkeypatch.setattr(_jit, "compiled_ready", lambda ready=ready: ready)
             data, offsets = baskets.read_entries(tree.bytes, branch, 3, branch.entries - 2)
             cuts.append((data.tobytes(), offsets.tolist()))
         assert cuts[0] == cuts[1], name
@@ -298,14 +299,13 @@ def test_rntuple_fields_read_without_numba_equal_the_compiled_reading(
 ) -> None:
     """Every field of ROOT's RNTuple feature files (every encoding) read through the NumPy
     forms equals the compiled reading."""
-    from afkit.io.rntuple import descriptor, ntuple, pages
+    from afkit.io.rntuple import ntuple
     from afkit.io.rootio.source import LocalBytes
 
     readings = []
     for ready in (True, False):
-        for module in (descriptor, ntuple, pages):
-            monkeypatch.setattr(module, "compiled_ready", lambda ready=ready: ready)
-        monkeypatch.setattr(pages, "INTERPRETED_BYTES", 1 << 40)  # every column
+        monkeypatch.setattr(_jit, "compiled_ready", lambda ready=ready: ready)
+        monkeypatch.setattr(_jit, "INTERPRETED_BYTES", 1 << 40)  # every column
         source = LocalBytes(str(path))
         tables = []
         for key in ntuple.rntuple_keys(source).values():
@@ -314,3 +314,15 @@ def test_rntuple_fields_read_without_numba_equal_the_compiled_reading(
             tables.append({f: ak.to_list(arrays[f]) for f in nt.field_names()})
         readings.append(repr(tables))  # NaN compares equal by its text
     assert readings[0] == readings[1]
+
+
+def test_one_rule_decides_every_interpreted_step(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Small input while nothing is compiled: the NumPy form; large input, or any input
+    once Numba is set up: the kernel."""
+    monkeypatch.setattr(_jit, "compiled_ready", lambda: False)
+    assert _jit.interpreted()
+    assert _jit.interpreted(_jit.INTERPRETED_BYTES)
+    assert not _jit.interpreted(_jit.INTERPRETED_BYTES + 1)
+    monkeypatch.setattr(_jit, "compiled_ready", lambda: True)
+    assert not _jit.interpreted()
+    assert not _jit.interpreted(1)

@@ -20,7 +20,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 from numpy.typing import NDArray
 
-from afkit._jit import compiled_ready, njit
+from afkit._jit import interpreted, njit
 from afkit.exceptions import DecodeError
 
 INVALID_INDEX = 0xFFFFFFFF
@@ -57,8 +57,7 @@ def resolve_links(
         offsets[t] = o
     bases = np.zeros(len(target_offsets), np.int64)
     np.cumsum(offsets[:-1, -1], out=bases[1:])
-    small = n <= INTERPRETED_LINKS and not compiled_ready()
-    bad = (resolve_numpy if small else _resolve)(
+    bad = (resolve_numpy if interpreted(keys.nbytes + indices.nbytes) else _resolve)(
         event_of_link.astype(np.int64, copy=False),
         keys,
         indices,
@@ -73,11 +72,6 @@ def resolve_links(
             f"link {bad} belongs to event {event_of_link[bad]}, outside 0..{n_events - 1}"
         )
     return out
-
-
-#: Up to how many links a process that has compiled nothing yet resolves with NumPy (a first
-#: look at a file; see :func:`afkit._jit.compiled_ready`).
-INTERPRETED_LINKS = 1 << 16
 
 
 def resolve_numpy(

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from afkit._jit import compiled_ready, njit
+from afkit._jit import interpreted, njit
 from afkit.exceptions import DecodeError, UnknownEncodingError
 from afkit.io.rootio.bigendian import BYTE_COUNT_FLAG
 from afkit.io.rootio.bigendian import u16 as _u16
@@ -379,12 +379,6 @@ def _vector_decode(data, offsets, itemsize, out_offsets, content):
     return 0, -1, k
 
 
-#: Up to how many bytes of entries a process that has compiled nothing yet decodes
-#: ``vector<T>`` with NumPy (about 5 ns a byte, against 0.4 compiled and half a second to
-#: set Numba up): a first look at a file, not a chunk of a real-sized one.
-INTERPRETED_BYTES = 1 << 20
-
-
 def vector_decode_numpy(
     data: NDArray[np.uint8],
     offsets: NDArray[np.int64],
@@ -393,9 +387,8 @@ def vector_decode_numpy(
     content: NDArray[np.uint8],
 ) -> tuple[int, int, int]:
     """:func:`_vector_decode` in NumPy, all entries at once: the same checks, in the same
-    order within an entry, and the same status for the first faulty entry.  A process that
-    has compiled nothing yet takes it for small inputs (see
-    :func:`afkit._jit.compiled_ready` and :data:`INTERPRETED_BYTES`)."""
+    order within an entry, and the same status for the first faulty entry, for a first look
+    at a file (see :func:`afkit._jit.interpreted`)."""
     out_offsets[0] = 0
     entries = len(offsets) - 1
     if entries <= 0:
@@ -448,8 +441,7 @@ def decode_vector(
     entries = len(offsets) - 1
     out_offsets = np.empty(len(offsets), np.int64)
     content = np.empty(int(offsets[-1] - offsets[0]) if entries else 0, np.uint8)
-    small = len(data) <= INTERPRETED_BYTES
-    decode = vector_decode_numpy if small and not compiled_ready() else _vector_decode
+    decode = vector_decode_numpy if interpreted(data.nbytes) else _vector_decode
     status, entry, used = decode(data, offsets, dtype.itemsize, out_offsets, content)
     if status:
         _raise(status, entry, what)

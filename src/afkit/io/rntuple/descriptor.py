@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from afkit._jit import compiled_ready, njit
+from afkit._jit import interpreted, njit
 from afkit.io.rntuple.envelopes import Frames, Locator, RNTupleFormatError, UnsupportedRNTupleError
 
 # Structural roles.
@@ -370,7 +370,7 @@ def _cluster_columns(column_list: Frames, count: int) -> ClusterColumns:
     data = np.frombuffer(column_list.data, np.uint8)
     starts = np.empty(count, np.int64)
     ends = np.empty(count, np.int64)
-    walk = _walk_frames if compiled_ready() else walk_frames_python
+    walk = walk_frames_python if interpreted(len(column_list.data)) else _walk_frames
     bad = walk(data, column_list.pos, column_list.limit, count, starts, ends)
     if bad >= 0:
         raise RNTupleFormatError(f"the page list has a bad or cut frame at byte {bad}")
@@ -399,7 +399,7 @@ def walk_frames_python(
     data: NDArray[np.uint8], pos: int, limit: int, count: int, starts: Any, ends: Any
 ) -> int:
     """:func:`_walk_frames` in Python (about a microsecond a frame), for a process that has
-    compiled nothing yet (see :func:`afkit._jit.compiled_ready`)."""
+    compiled nothing yet (see :func:`afkit._jit.interpreted`)."""
     raw = data.data
     for i in range(count):
         if pos + 12 > limit:

@@ -23,7 +23,7 @@ import awkward as ak
 import numpy as np
 from numpy.typing import NDArray
 
-from afkit._jit import compiled_ready, njit
+from afkit._jit import interpreted, njit
 from afkit.io.rntuple import descriptor as d
 from afkit.io.rntuple.envelopes import (
     FOOTER,
@@ -261,7 +261,7 @@ class RNTuple:
     ) -> tuple[NDArray[np.int64], list[int]]:
         """A collection's offsets over all clusters and the children's count per cluster."""
         offsets = self._column(desc, 0, ctx, expected, np.int64, lead=1)
-        globalise = _global_offsets if compiled_ready() else global_offsets_numpy
+        globalise = global_offsets_numpy if interpreted(offsets.nbytes) else _global_offsets
         status = globalise(offsets[1:], np.asarray(expected, np.int64), offsets)
         if status >= 0:
             raise RNTupleFormatError(

@@ -18,7 +18,7 @@ import numpy as np
 import xxhash
 from numpy.typing import NDArray
 
-from afkit._jit import compiled_ready, njit
+from afkit._jit import interpreted, njit
 from afkit.io.rntuple.descriptor import Cluster, ColumnDesc
 from afkit.io.rntuple.envelopes import RNTupleFormatError, UnsupportedRNTupleError
 from afkit.io.rootio.baskets import CorruptBasket, decompress_into
@@ -167,7 +167,7 @@ def decode_page(
         if nbits == 32:
             packed[:] = words.view("<u4")[:elements]
         else:
-            unpack = _unpack_bits if compiled_ready() else unpack_bits_numpy
+            unpack = unpack_bits_numpy if interpreted(words.nbytes) else _unpack_bits
             unpack(words.view("<u4"), nbits, elements, packed)
         if enc == TRUNC:
             return np.asarray((packed << np.uint32(32 - nbits)).view(np.float32))
@@ -366,11 +366,6 @@ class ColumnPart:
     elements: int
 
 
-#: Up to how many bytes a column read by a process that has compiled nothing yet is decoded
-#: with NumPy (see :func:`afkit._jit.compiled_ready`): a first look at a file, not a chunk.
-INTERPRETED_BYTES = 1 << 20
-
-
 def read_column(
     parts: list[ColumnPart],
     dtype: np.dtype[Any],
@@ -432,7 +427,7 @@ def read_column(
         run_end[k] = end
     flat = out.reshape(-1).view(np.uint8)
     # a first look at a file (nothing compiled yet, a small column) decodes with NumPy
-    interpreted = out.nbytes <= INTERPRETED_BYTES and not compiled_ready()
+    numpy_pages = interpreted(out.nbytes)
     raws = source.each_range(ranges) if ranges else iter(())
     scratch = np.empty(0, np.uint8)
     for page_number, (raw, (number, at, column, n, checksum)) in enumerate(
@@ -448,7 +443,7 @@ def read_column(
         direct = direct or (ctype.index and column.bits == 64 and ctype.encoding == PLAIN)
         if direct:
             buffer = target.view(np.uint8)
-        elif interpreted:
+        elif numpy_pages:
             if len(scratch) < size:
                 scratch = np.empty(size, np.uint8)
             buffer = scratch[:size]
@@ -465,7 +460,7 @@ def read_column(
                 scratch = np.empty(size, np.uint8)
             buffer = scratch[:size]
         _decompress(body, buffer, here)
-        if interpreted and not direct:
+        if numpy_pages and not direct:
             decode_into_numpy(buffer, n, ctype, column, target)
         elif not direct:
             _decode_into(buffer, n, ctype, column, target)

@@ -18,7 +18,7 @@ from typing import Any, cast
 import numpy as np
 from numpy.typing import NDArray
 
-from afkit._jit import compiled_ready, njit
+from afkit._jit import interpreted, njit
 from afkit.io.rootio.branch import BranchMeta
 from afkit.io.rootio.bytecopy import move_bytes
 from afkit.io.rootio.stream import NativeUnsupported
@@ -170,7 +170,7 @@ def read_entries(
     layout = np.array(rows, np.int64).reshape(len(rows), _COLUMNS)
     wanted = [first + k for k in wanted]
     offsets = np.empty(int((layout[:, _HI] - layout[:, _LO]).sum()) + 1, np.int64)
-    cut = _cut_entries if compiled_ready() else cut_entries_numpy
+    cut = cut_entries_numpy if interpreted(buffer.nbytes) else _cut_entries
     status, bad, used = cut(buffer, layout, offsets)
     if status:
         _refuse(status, branch, wanted[bad], layout[bad], buffer)
@@ -313,8 +313,8 @@ def cut_entries_numpy(
     buffer: NDArray[np.uint8], layout: NDArray[np.int64], offsets: NDArray[np.int64]
 ) -> tuple[int, int, int]:
     """:func:`_cut_entries` in NumPy, a basket at a time: the same checks (the same status
-    for the same first fault), entries and offsets.  A process that has compiled nothing
-    yet takes it (see :func:`afkit._jit.compiled_ready`)."""
+    for the same first fault), entries and offsets, for a first look at a file (see
+    :func:`afkit._jit.interpreted`)."""
     used = 0
     count = 0
     offsets[0] = 0

@@ -22,7 +22,7 @@ from typing import Any, NamedTuple, cast
 import numpy as np
 from numpy.typing import NDArray
 
-from afkit._jit import compiled_ready
+from afkit._jit import interpreted
 from afkit.io.rootio import scan
 from afkit.io.rootio.branch import (
     BRANCH_CLASSES,
@@ -91,7 +91,7 @@ class TreeMeta:
                 stream.pos = where.start
                 branch = None
                 try:
-                    if COMPILED_SCAN and where.classname == "TBranchElement" and compiled_ready():
+                    if COMPILED_SCAN and where.classname == "TBranchElement" and not interpreted():
                         branch = compiled_branch(stream, where.start)
                     if branch is None:
                         branch = decode_branch(stream, where.classname)
@@ -208,7 +208,7 @@ class TopBranches(NamedTuple):
 def _locate_branches(stream: Stream) -> TopBranches:
     """Step over the tree's ``fBranches`` array, noting each branch's identity and range.
 
-    Where Numba is set up already (see :func:`afkit._jit.compiled_ready`), runs of the
+    Where Numba is set up already (see :func:`afkit._jit.interpreted`), runs of the
     common branch layout go through the compiled scan (:mod:`afkit.io.rootio.scan`), which
     also digests their identities; of those only the name is made in Python now.  Any
     other slot goes through :func:`afkit.io.rootio.branch.identity`.  In a process that
@@ -218,7 +218,7 @@ def _locate_branches(stream: Stream) -> TopBranches:
     either way.
     """
     count = stream.objarray_header()
-    if not (COMPILED_SCAN and count and compiled_ready()):
+    if not COMPILED_SCAN or not count or interpreted():
         return _general_branches(stream, count)
     names: list[str] = []
     slots: list[_Located | int] = []
